@@ -1,0 +1,57 @@
+"""A run of backbone blocks (with their pools), and parallel branches of equal
+size computed as one vectorized operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from multimodal_photoz.model import layers
+from multimodal_photoz.model.backbones import BACKBONES
+
+
+class Trunk(nn.Module):
+    """Blocks ``start .. stop-1`` of a backbone, pooling where the backbone does.
+
+    With ``with_stem`` the stem comes first (a branch's first layers).
+    (B, H, W, C) -> (B, H', W', C').
+    """
+
+    backbone: str
+    start: int
+    stop: int
+    scale: float
+    with_stem: bool = False
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x):
+        spec = BACKBONES[self.backbone]
+        if self.with_stem:
+            x = layers.Stem(scale=self.scale, dtype=self.dtype, name="stem")(x)
+        for index in range(self.start, self.stop):
+            if index in spec.pool_before:
+                x = layers.avg_pool2(x)
+            x = spec.make_block(index, self.scale, self.dtype)(x)
+        return x
+
+
+# Branches of one modality size share every shape, so their parameters are
+# stacked on a leading axis and one vmapped computation (a grouped convolution
+# for XLA) runs them all: (G, B, H, W, s) -> (G, B, H', W', C').
+StackedBranches = nn.vmap(
+    Trunk,
+    variable_axes={"params": 0},
+    split_rngs={"params": True},
+    in_axes=0,
+    out_axes=0,
+)
+
+
+def branch_scale(width: float, modality_size: int, n_bands: int) -> float:
+    """Filter multiplier of a branch: the width times the modality's share of
+    the bands, so the baseline's single all-band branch is the full network and
+    a two-band branch of nine bands has 2/9 of its filters."""
+    return width * modality_size / n_bands

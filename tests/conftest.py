@@ -1,0 +1,6 @@
+"""Shared test settings: CPU, quiet, deterministic."""
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("PHOTOZ_NO_PROGRESS", "1")

@@ -185,3 +185,16 @@ def test_initialization_follows_flax_defaults_and_the_key():
     chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), params, again)
     assert all(jax.tree.leaves(chex_equal))
     assert not np.array_equal(other["fc1"]["kernel"], params["fc1"]["kernel"])
+
+
+def test_branch_convolution_implementations_agree():
+    """Batched-matmul and grouped-convolution branches: same parameters, same outputs."""
+    outs = {}
+    for impl in ("matmul", "lax"):
+        config = make_config("ugri", modality_size=2, fusion="very_early", width=0.2, n_bins=8,
+                             branch_conv=impl)
+        params = init_params(config, jax.random.key(0), 16)
+        images = jax.random.normal(jax.random.key(1), (2, 16, 16, 4))
+        outs[impl] = jax.jit(PhotoZNet(config).apply)({"params": params}, images, jnp.zeros(2))
+    np.testing.assert_allclose(outs["matmul"]["logits"], outs["lax"]["logits"], rtol=1e-4,
+                               atol=1e-5)

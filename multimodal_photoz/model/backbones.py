@@ -18,7 +18,7 @@ class BackboneSpec:
 
     Attributes:
       n_blocks: number of blocks after the stem.
-      make_block: (block index, scale, dtype) -> Flax module.
+      make_block: (block index, scale, dtype, conv_impl) -> Flax module.
       pool_before: indices of blocks preceded by 2x2 average pooling.
       fusion_depth: fusion stage name -> number of blocks inside the branches.
       head_convs: 3x3 convs of the head before the global average pool.
@@ -31,12 +31,13 @@ class BackboneSpec:
     head_convs: int
 
 
-def _inception_block(index, scale, dtype):
-    return layers.InceptionBlock(scale=scale, dtype=dtype, name=f"block{index + 1}")
+def _inception_block(index, scale, dtype, conv_impl):
+    return layers.InceptionBlock(scale=scale, dtype=dtype, conv_impl=conv_impl,
+                                 name=f"block{index + 1}")
 
 
-def _cnn_block(filters, index, scale, dtype):
-    return layers.ConvBlock(filters=filters[index], scale=scale, dtype=dtype,
+def _cnn_block(filters, index, scale, dtype, conv_impl):
+    return layers.ConvBlock(filters=filters[index], scale=scale, dtype=dtype, conv_impl=conv_impl,
                             name=f"block{index + 1}")
 
 

@@ -34,6 +34,10 @@ class ModelConfig:
       modality_dropout: during training, drop 0..k whole modality outputs per
         batch at random (Sect. 7.4); 0 disables it.
       dtype: compute dtype, ``float32`` or ``bfloat16`` (parameters stay float32).
+      branch_conv: convolution inside stacked branches: ``matmul`` (patches times
+        a batched matrix), ``lax`` (vmapped, i.e. grouped, convolution) or
+        ``auto`` (``matmul`` on CPU, ``lax`` on accelerators). Same parameters and
+        results either way.
     """
 
     bands: tuple[str, ...] = tuple("ugrizyjhk")
@@ -47,6 +51,7 @@ class ModelConfig:
     z_max: float = 4.0
     modality_dropout: int = 0
     dtype: str = "float32"
+    branch_conv: str = "auto"
 
     def __post_init__(self):
         names = bands_lib.check_wavelength_order(self.bands)
@@ -88,6 +93,8 @@ class ModelConfig:
             raise ValueError(
                 f"modality_dropout={self.modality_dropout} must be in 0..{n_mod - 1} "
                 f"(there are {n_mod} modalities; at least one must remain)")
+        if self.branch_conv not in ("auto", "matmul", "lax"):
+            raise ValueError(f"unknown branch_conv {self.branch_conv!r}; known: auto, matmul, lax")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; known: {DTYPES}")
 

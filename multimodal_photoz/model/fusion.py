@@ -25,6 +25,7 @@ class ConcatFusion(nn.Module):
     depth: int
     pair_scale: float
     dtype: Any = jnp.float32
+    conv_impl: str = "lax"
 
     @nn.compact
     def __call__(self, features: list[jax.Array]) -> tuple[jax.Array, int]:
@@ -48,6 +49,7 @@ class CrossFusion(nn.Module):
     depth: int
     pair_scale: float
     dtype: Any = jnp.float32
+    conv_impl: str = "lax"
 
     @nn.compact
     def __call__(self, features: list[jax.Array]) -> tuple[jax.Array, int]:
@@ -60,7 +62,7 @@ class CrossFusion(nn.Module):
             pairs = jax.vmap(layers.avg_pool2)(pairs)
         crossed = StackedBranches(backbone=self.backbone, start=self.depth, stop=self.depth + 1,
                                   scale=self.pair_scale, dtype=self.dtype,
-                                  name="pair_blocks")(pairs)
+                                  conv_impl=self.conv_impl, name="pair_blocks")(pairs)
         shared = nn.Conv(crossed.shape[-1], (1, 1), dtype=self.dtype, name="shared_conv1x1")
         crossed = nn.relu(shared(crossed))  # the same weights for every pair
         return jnp.concatenate(list(crossed), axis=-1), self.depth + 1

@@ -16,7 +16,7 @@ from multimodal_photoz.model.backbones import BACKBONES
 from multimodal_photoz.model.config import ModelConfig
 from multimodal_photoz.model.fusion import FUSIONS
 from multimodal_photoz.model.initializers import init_from_shapes
-from multimodal_photoz.model.trunk import StackedBranches, Trunk, branch_scale
+from multimodal_photoz.model.trunk import StackedBranches, Trunk, branch_scale, stacked_conv_impl
 
 DENSE_UNITS = 1024
 MIN_STAMP = 8
@@ -86,6 +86,7 @@ class PhotoZNet(nn.Module):
             out = StackedBranches(backbone=cfg.backbone, start=0, stop=depth,
                                   scale=branch_scale(cfg.width, size, cfg.n_bands),
                                   with_stem=True, dtype=x.dtype,
+                                  conv_impl=stacked_conv_impl(cfg.branch_conv, len(members)),
                                   name=f"branches_size{size}")(stacked)
             out = out * keep[np.array(members)].astype(out.dtype)[:, None, None, None, None]
             for j, i in enumerate(members):
@@ -107,6 +108,7 @@ class PhotoZNet(nn.Module):
         pair_scale = branch_scale(cfg.width, 2 * max(sizes), cfg.n_bands)
         fused, next_block = FUSIONS[cfg.fusion_type](
             backbone=cfg.backbone, depth=depth, pair_scale=pair_scale, dtype=dtype,
+            conv_impl=stacked_conv_impl(cfg.branch_conv, len(features) - 1),
             name="fusion")(features)
         self.sow("intermediates", "fused", fused)
         x = Trunk(backbone=cfg.backbone, start=next_block, stop=spec.n_blocks,

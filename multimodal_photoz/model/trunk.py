@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from multimodal_photoz.model import layers
@@ -25,16 +26,18 @@ class Trunk(nn.Module):
     scale: float
     with_stem: bool = False
     dtype: Any = jnp.float32
+    conv_impl: str = "lax"
 
     @nn.compact
     def __call__(self, x):
         spec = BACKBONES[self.backbone]
         if self.with_stem:
-            x = layers.Stem(scale=self.scale, dtype=self.dtype, name="stem")(x)
+            x = layers.Stem(scale=self.scale, dtype=self.dtype, conv_impl=self.conv_impl,
+                            name="stem")(x)
         for index in range(self.start, self.stop):
             if index in spec.pool_before:
                 x = layers.avg_pool2(x)
-            x = spec.make_block(index, self.scale, self.dtype)(x)
+            x = spec.make_block(index, self.scale, self.dtype, self.conv_impl)(x)
         return x
 
 
@@ -48,6 +51,15 @@ StackedBranches = nn.vmap(
     in_axes=0,
     out_axes=0,
 )
+
+
+def stacked_conv_impl(setting: str, n_stacked: int) -> str:
+    """Convolution used inside ``n_stacked`` stacked branches: for ``auto``,
+    ``matmul`` on CPU, where vmapped (grouped) convolutions are slow, and ``lax``
+    (a plain convolution for one branch, grouped for several) otherwise."""
+    if setting != "auto":
+        return setting
+    return "matmul" if n_stacked > 1 and jax.default_backend() == "cpu" else "lax"
 
 
 def branch_scale(width: float, modality_size: int, n_bands: int) -> float:

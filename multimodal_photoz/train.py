@@ -143,8 +143,8 @@ def make_train_step(model_config: ModelConfig, train_config: TrainConfig, mesh=N
         loss, grads = jax.value_and_grad(loss_fn)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = {"loss": loss, "grad_norm": optax.global_norm(grads),
-                   "param_norm": optax.global_norm(params),
+        metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads),
+                   "param_norm": optax.tree.norm(params),
                    "learning_rate": train_config.schedule()(state.step)}
         return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 

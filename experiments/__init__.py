@@ -1,0 +1,1 @@
+"""Experiment presets: ``python -m experiments.<survey> [flags]`` (see README)."""

@@ -1,0 +1,8 @@
+"""``python -m experiments.hsc6``: the paper's protocol on the hsc6 preset (see experiments.common)."""
+
+import sys
+
+from experiments.common import main
+
+if __name__ == "__main__":
+    main("hsc6", sys.argv[1:])

@@ -1,0 +1,168 @@
+"""End to end on tiny data: train, predict, evaluate, compare; kill -9 and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from multimodal_photoz import predictions
+from multimodal_photoz.cli import main as photoz
+from multimodal_photoz.data import write_dataset
+
+TRAIN_FLAGS = ["--width", "0.05", "--n-bins", "30", "--z-max", "1.5", "--batch-size", "8",
+               "--steps", "6", "--checkpoint-every", "2", "--eval-batch-size", "16",
+               "--seeds", "1", "--folds", "5"]
+
+
+def make_data(path, n=60, stamp=16, seed=0, id_offset=0):
+    rng = np.random.default_rng(seed)
+    z = rng.uniform(0.05, 1.2, n).astype(np.float32)
+    # brighter centres at low z: a little signal to learn
+    yy, xx = np.mgrid[:stamp, :stamp] - stamp / 2
+    profile = np.exp(-(xx**2 + yy**2) / 8.0)
+    images = (profile[None, :, :, None] * (5.0 / (0.2 + z))[:, None, None, None]
+              * np.ones((1, 1, 1, 5)) + rng.normal(0, 0.1, (n, stamp, stamp, 5))).astype(np.float32)
+    return str(write_dataset(path, images=images, z_spec=z,
+                         ebv=rng.uniform(0, 0.05, n).astype(np.float32),
+                         ids=np.arange(id_offset, id_offset + n, dtype=np.int64), bands="ugriz",
+                         mags={"i": rng.uniform(18, 25, n).astype(np.float32)}, name="tiny",
+                         metadata={"zeropoint_ab": 27.0}))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    return {"root": root, "data": make_data(str(root / "data")),
+            "external": make_data(str(root / "external"), n=20, seed=1, id_offset=1000)}
+
+
+@pytest.fixture(scope="module")
+def two_runs(tiny):
+    root = tiny["root"]
+    runs = {}
+    for label, fusion in (("baseline", "none"), ("early", "early")):
+        runs[label] = str(root / label)
+        assert photoz(["train", "--data", tiny["data"], "--fusion", fusion, "--workdir",
+                       runs[label], *TRAIN_FLAGS]) == 0
+    return runs
+
+
+def test_every_object_predicted_once_with_normalized_pdfs(tiny, two_runs):
+    for workdir in two_runs.values():
+        pred = predictions.read_predictions(os.path.join(workdir, "predictions.h5"))
+        assert sorted(pred["id"].tolist()) == list(range(60))
+        np.testing.assert_allclose(pred["pdf"].sum(axis=1), 1.0, atol=1e-5)
+        assert pred["pdf"].shape == (60, 30) and pred["bin_edges"].shape == (31,)
+        assert set(np.unique(pred["fold"]).tolist()) <= set(range(5))
+        for name in ("metrics.json", "report.md", "figures/zphot_zspec.png",
+                     "figures/binned_metrics.png", "figures/pit.png", "figures/n_of_z.png",
+                     "log.jsonl", "config.json"):
+            assert os.path.getsize(os.path.join(workdir, name)) > 0, name
+        with open(os.path.join(workdir, "metrics.json")) as f:
+            metrics = json.load(f)
+        assert {"sigma_mad", "outlier_fraction", "bias", "per_fold", "binned"} <= set(metrics)
+
+
+def test_members_predict_only_their_test_fold(tiny, two_runs):
+    from multimodal_photoz.data import fold_of, open_dataset
+    ids = open_dataset(tiny["data"]).catalogue()["id"]
+    folds = fold_of(ids, 5)
+    for fold in range(5):
+        with np.load(os.path.join(two_runs["early"], "members", f"fold{fold}_seed0",
+                                  "test_predictions.npz")) as f:
+            assert sorted(f["id"].tolist()) == sorted(ids[folds == fold].tolist())
+
+
+def test_compare_writes_table3_and_refuses_other_objects(tiny, two_runs, capsys, tmp_path):
+    out = str(tmp_path / "cmp")
+    assert photoz(["compare", two_runs["baseline"], two_runs["early"], "--out", out,
+                   "--resamples", "200"]) == 0
+    with open(os.path.join(out, "comparison.json")) as f:
+        comparison = json.load(f)
+    for metric in ("sigma_mad", "outlier_fraction", "bias"):
+        assert {"baseline", "multimodal", "gain", "p_value"} <= set(comparison[metric])
+    assert "Baseline" in capsys.readouterr().out
+    # a run over other objects is refused
+    other = str(tmp_path / "other")
+    make_data(other, n=60, seed=3, id_offset=500)
+    fake_run = str(tmp_path / "fake_run")
+    os.makedirs(fake_run)
+    pred = predictions.read_predictions(os.path.join(two_runs["early"], "predictions.h5"))
+    predictions.write_predictions(
+        os.path.join(fake_run, "predictions.h5"), ids=pred["id"] + 500, fold=pred["fold"],
+        pdf=pred["pdf"], bin_edges=pred["bin_edges"], z_regression=pred["z_regression"],
+        z_spec=pred["z_spec"])
+    with pytest.raises(ValueError, match="id"):
+        photoz(["compare", two_runs["baseline"], fake_run, "--out", str(tmp_path / "x"),
+                "--outlier-threshold", "0.15", "--mag-limit", "24", "--resamples", "10"])
+
+
+def test_predict_new_data_and_evaluate(tiny, two_runs, tmp_path):
+    out = str(tmp_path / "external.h5")
+    assert photoz(["predict", "--run", two_runs["early"], "--data", tiny["external"],
+                   "--out", out]) == 0
+    pred = predictions.read_predictions(out)
+    assert sorted(pred["id"].tolist()) == list(range(1000, 1020))
+    assert (pred["fold"] == -1).all() and pred["attrs"]["n_members"] == 5
+    np.testing.assert_allclose(pred["pdf"].sum(axis=1), 1.0, atol=1e-5)
+    assert photoz(["evaluate", out, "--out", str(tmp_path / "ev")]) == 0
+    assert os.path.exists(tmp_path / "ev" / "metrics.json")
+
+
+def test_rerun_skips_finished_members_and_refuses_another_config(tiny, two_runs, capsys):
+    workdir = two_runs["early"]
+    before = predictions.read_predictions(os.path.join(workdir, "predictions.h5"))
+    assert photoz(["train", "--data", tiny["data"], "--fusion", "early", "--workdir", workdir,
+                   *TRAIN_FLAGS]) == 0
+    assert capsys.readouterr().out.count(": skipped") == 5
+    after = predictions.read_predictions(os.path.join(workdir, "predictions.h5"))
+    np.testing.assert_array_equal(before["pdf"], after["pdf"])
+    with pytest.raises(ValueError, match=r"different configuration.*model\.fusion"):
+        photoz(["train", "--data", tiny["data"], "--fusion", "middle", "--workdir", workdir,
+                *TRAIN_FLAGS])
+    with pytest.raises(ValueError, match=r"train\.n_steps: 6 in the workdir, 7 now"):
+        photoz(["train", "--data", tiny["data"], "--fusion", "early", "--workdir", workdir,
+                *TRAIN_FLAGS, "--steps", "7"])
+
+
+def _train_cmd(data, workdir):
+    flags = ["--width", "0.05", "--n-bins", "30", "--z-max", "1.5", "--batch-size", "8",
+             "--steps", "40", "--checkpoint-every", "3", "--eval-batch-size", "16",
+             "--seeds", "1", "--folds", "5", "--only-folds", "0,1"]
+    return [sys.executable, "-m", "multimodal_photoz.cli", "train", "--data", data,
+            "--fusion", "early", "--workdir", workdir, *flags]
+
+
+def test_kill_and_resume_gives_identical_predictions(tiny, tmp_path):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PHOTOZ_NO_PROGRESS": "1"}
+    reference, resumed = str(tmp_path / "reference"), str(tmp_path / "resumed")
+    subprocess.run(_train_cmd(tiny["data"], reference), check=True, env=env,
+                   capture_output=True, timeout=900)
+    # kill -9 as soon as the second member has a checkpoint in progress
+    proc = subprocess.Popen(_train_cmd(tiny["data"], resumed), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target = os.path.join(resumed, "members", "fold1_seed0", "checkpoints")
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.isdir(target) and any(d.isdigit() for d in os.listdir(target)):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(resumed, "predictions.h5"))
+    done = subprocess.run(_train_cmd(tiny["data"], resumed), env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "fold0_seed0 (1/2): skipped" in done.stdout
+    with h5py.File(os.path.join(reference, "predictions.h5")) as a, \
+            h5py.File(os.path.join(resumed, "predictions.h5")) as b:
+        np.testing.assert_array_equal(a["id"][:], b["id"][:])
+        np.testing.assert_array_equal(a["pdf"][:], b["pdf"][:])
+        np.testing.assert_array_equal(a["z_regression"][:], b["z_regression"][:])

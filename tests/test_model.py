@@ -8,7 +8,7 @@ import pytest
 from multimodal_photoz.model import (BACKBONES, ModelConfig, PhotoZNet, count_params,
                                      init_params, make_config)
 from multimodal_photoz.model.layers import InceptionBlock
-from multimodal_photoz.model.trunk import Trunk
+from multimodal_photoz.model.trunk import Trunk, branch_scale
 
 
 def shapes(config, stamp, batch=2):
@@ -82,7 +82,8 @@ def test_stacked_branches_equal_separate_branches():
         variables, images, ebv)
     fused = state["intermediates"]["fused"][0]
     stacked = variables["params"]["branches_size2"]
-    branch = Trunk(backbone="inception", start=0, stop=2, scale=0.2 * 2 / 4, with_stem=True)
+    branch = Trunk(backbone="inception", start=0, stop=2, scale=branch_scale(0.2, 2, 4),
+                   with_stem=True)
     mods = config.resolved_modalities()
     pieces = []
     for j, m in enumerate(mods):

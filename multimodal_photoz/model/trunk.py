@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -63,7 +65,10 @@ def stacked_conv_impl(setting: str, n_stacked: int) -> str:
 
 
 def branch_scale(width: float, modality_size: int, n_bands: int) -> float:
-    """Filter multiplier of a branch: the width times the modality's share of
-    the bands, so the baseline's single all-band branch is the full network and
-    a two-band branch of nine bands has 2/9 of its filters."""
-    return width * modality_size / n_bands
+    """Filter multiplier of a branch: the width times the square root of the
+    modality's share of the bands. A layer's parameters grow as the square of
+    its filters, so a branch holds ``size / n_bands`` of the parameters of the
+    same layers at full width: modalities that share out the bands (the
+    single-band ones) hold together what the baseline holds, and the single
+    all-band modality of the baseline is the full network."""
+    return width * math.sqrt(modality_size / n_bands)

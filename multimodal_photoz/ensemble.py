@@ -105,8 +105,8 @@ def predict_indices(ctx: Context, params, norm, indices: np.ndarray,
         result = predict_fn(params, norm, ctx.select(batch))
         keep = ids >= 0
         out["id"].append(ids[keep])
-        out["pdf"].append(np.asarray(result["pdf"])[keep])
-        out["z_regression"].append(np.asarray(result["z_regression"])[keep])
+        out["pdf"].append(train.to_host(result["pdf"])[keep])
+        out["z_regression"].append(train.to_host(result["z_regression"])[keep])
     n_bins = ctx.config.model.n_bins
     return {"id": np.concatenate(out["id"]) if out["id"] else np.zeros(0, np.int64),
             "pdf": np.concatenate(out["pdf"]) if out["pdf"] else np.zeros((0, n_bins), np.float32),
@@ -114,7 +114,15 @@ def predict_indices(ctx: Context, params, norm, indices: np.ndarray,
                              else np.zeros(0, np.float32))}
 
 
+def is_primary() -> bool:
+    """Only process 0 writes run files (the workdir is on a shared file system);
+    every process takes part in orbax saves, which coordinate themselves."""
+    return jax.process_index() == 0
+
+
 def _save_npz_atomic(path: str, **arrays) -> None:
+    if not is_primary():
+        return
     tmp = path + ".tmp.npz"
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
@@ -178,7 +186,8 @@ def train_member(ctx: Context, fold: int, seed: int, logger: logs.RunLogger, mem
         ckpt.wait()
         test = predict_indices(ctx, state.params, state.norm, np.flatnonzero(ctx.fold == fold))
         _save_npz_atomic(os.path.join(member_dir, TEST_PREDICTIONS), **test)
-        ckpt.mark_finished({"fold": fold, "seed": seed, "n_steps": int(state.step)})
+        if is_primary():
+            ckpt.mark_finished({"fold": fold, "seed": seed, "n_steps": int(state.step)})
         return "finished"
     finally:
         ckpt.close()
@@ -258,4 +267,6 @@ def train_and_evaluate(config: RunConfig, workdir: str, mesh=None) -> dict:
             status = train_member(ctx, fold, seed, logger, member=k)
             print(f"member {member_name(fold, seed)} ({k + 1}/{len(members)}): {status}",
                   flush=True)
+    if not is_primary():
+        return {}
     return write_outputs(ctx, assemble(ctx))

@@ -75,8 +75,9 @@ class TrainState:
 
 
 def make_mesh(devices=None) -> jax.sharding.Mesh:
-    """A 1-D mesh with axis ``data`` over ``devices`` (default: all local devices)."""
-    devices = np.asarray(jax.local_devices() if devices is None else devices)
+    """A 1-D mesh with axis ``data`` over ``devices`` (default: every device of
+    every process, ordered by process, so each host feeds its own rows)."""
+    devices = np.asarray(jax.devices() if devices is None else devices)
     return jax.sharding.Mesh(devices, ("data",))
 
 
@@ -168,6 +169,14 @@ def make_predict_fn(model_config: ModelConfig, mesh=None, drop_modalities: tuple
 
     rep, data = replicated(mesh), batch_sharding(mesh)
     return jax.jit(predict, in_shardings=(rep, rep, data), out_shardings=data)
+
+
+def to_host(x: jax.Array) -> np.ndarray:
+    """A global array as one numpy array on every host (gathered across processes)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
 
 
 def shard_batch(batch: dict[str, np.ndarray], mesh) -> dict[str, jax.Array]:

@@ -1,0 +1,213 @@
+"""Checks of per-object inputs; every problem names the object and the field.
+
+Checks return ``Problem`` lists rather than raising, so that the same code
+serves both policies: stop at the first bad object (``BadInputError``), or
+leave bad objects out and report each of them (``--on-bad=skip``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+# Ids are 64-bit integers read from files that may hold them as floats.
+_MAX_EXACT_FLOAT_INT = 2**53
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Why one object cannot be used.
+
+    Attributes:
+      row: the object's row in its input (0-based).
+      field: the feature at fault (``image``, ``z_spec``, ``ebv``, ``id``, ...).
+      kind: a short reason category, used for the counts of excluded objects.
+      detail: the rest of the sentence, e.g. ``is negative (-0.3)``.
+      obj_id: the object's id as read (may be unparsable), or None.
+      file: the file at fault where it is not the input itself (a cutout).
+    """
+
+    row: int
+    field: str
+    kind: str
+    detail: str
+    obj_id: object = None
+    file: str | None = None
+
+    def message(self, source: str) -> str:
+        """``<file>: object id=<id> (row <row>): field '<field>' <detail>``."""
+        where = self.file or source
+        return (f"{where}: object id={self.obj_id} (row {self.row}): field '{self.field}' "
+                f"{self.detail}")
+
+    def with_id(self, obj_id) -> "Problem":
+        return dataclasses.replace(self, obj_id=obj_id) if self.obj_id is None else self
+
+
+class BadInputError(ValueError):
+    """A bad object; the message names the file, the object (id, row) and the field."""
+
+    def __init__(self, problem: Problem, source: str):
+        super().__init__(problem.message(source))
+        self.problem = problem
+        self.source = source
+
+
+def raise_first(problems: Sequence[Problem], source: str) -> None:
+    """Raises ``BadInputError`` for the problem of the earliest row, if any."""
+    if problems:
+        raise BadInputError(min(problems, key=lambda p: p.row), source)
+
+
+def _rows(n: int, rows: Sequence[int] | None) -> np.ndarray:
+    return np.arange(n) if rows is None else np.asarray(rows)
+
+
+def value_problems(name: str, values, rows=None, *, required: bool = True,
+                   non_negative: bool = True) -> list[Problem]:
+    """Problems of a per-object float column: missing (NaN/masked), infinite, negative.
+
+    Args:
+      name: field name used in messages.
+      values: (N,) numbers, NaN or a masked entry meaning missing.
+      rows: (N,) input row numbers (default 0..N-1).
+      required: a missing value is a problem (else NaN means unknown).
+      non_negative: a negative value is a problem.
+    """
+    filled = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
+    rows = _rows(len(filled), rows)
+    problems = []
+    for i in np.flatnonzero(~np.isfinite(filled) | (non_negative & (filled < 0))):
+        v = filled[i]
+        if np.isnan(v):
+            if required:
+                problems.append(Problem(int(rows[i]), name, "missing", "is missing (NaN or empty)"))
+        elif np.isinf(v):
+            problems.append(Problem(int(rows[i]), name, "not_finite", f"is not finite ({v})"))
+        else:
+            problems.append(Problem(int(rows[i]), name, "negative", f"is negative ({v:g})"))
+    return problems
+
+
+def _one_id(value) -> tuple[int | None, str | None, str]:
+    """(id, kind, detail) of one raw id; kind None when it is a valid id."""
+    if value is None or value is np.ma.masked:
+        return None, "missing", "is missing"
+    if isinstance(value, (bytes, np.bytes_)):
+        value = value.decode(errors="replace")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("+-").isdigit():
+            return None, "not_integer", f"is not an integer ({value!r})"
+        number = int(text)
+    elif isinstance(value, (bool, np.bool_)):
+        return None, "not_integer", f"is not an integer ({value!r})"
+    elif isinstance(value, (int, np.integer)):
+        number = int(value)
+    else:
+        v = float(value)
+        if not np.isfinite(v):
+            return None, "missing" if np.isnan(v) else "not_integer", f"is not an integer ({v})"
+        if v != np.floor(v) or abs(v) >= _MAX_EXACT_FLOAT_INT:
+            return None, "not_integer", f"is not an integer ({v!r})"
+        number = int(v)
+    if number < 0:
+        return None, "negative", f"is negative ({number}); ids must be >= 0"
+    if number >= 2**63:
+        return None, "not_integer", f"does not fit in int64 ({number})"
+    return number, None, ""
+
+
+def parse_ids(values, rows=None) -> tuple[np.ndarray, list[Problem]]:
+    """Converts raw ids (ints, integral floats, digit strings) to int64.
+
+    Every occurrence of an id that appears more than once is a problem.
+
+    Args:
+      values: (N,) raw ids, possibly a masked column.
+      rows: (N,) input row numbers.
+    Returns:
+      ids (N,) int64 (-1 where unusable) and the problems.
+    """
+    values = list(np.ma.asarray(values, dtype=object)
+                  if np.ma.isMaskedArray(values) else np.asarray(values, dtype=object))
+    rows = _rows(len(values), rows)
+    ids = np.full(len(values), -1, np.int64)
+    problems = []
+    for i, raw in enumerate(values):
+        number, kind, detail = _one_id(raw)
+        if kind is None:
+            ids[i] = number
+        else:
+            problems.append(Problem(int(rows[i]), "id", kind, detail, obj_id=raw))
+    problems += duplicate_problems(ids, rows)
+    return ids, problems
+
+
+def duplicate_problems(ids: np.ndarray, rows=None, *, known: Mapping[int, int] | None = None
+                       ) -> list[Problem]:
+    """One problem per occurrence of an id seen more than once (ids < 0 ignored).
+
+    Args:
+      ids: (N,) int64.
+      rows: (N,) input row numbers.
+      known: id -> row of ids accepted before this batch.
+    """
+    rows = _rows(len(ids), rows)
+    known = known or {}
+    uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    problems = []
+    for i in np.flatnonzero((ids >= 0) & ((counts[inverse] > 1) | np.isin(ids, list(known)))):
+        others = [int(r) for r in rows[ids == ids[i]] if r != rows[i]]
+        others += [known[int(ids[i])]] if int(ids[i]) in known else []
+        also = ", ".join(map(str, sorted(others)))
+        problems.append(Problem(int(rows[i]), "id", "duplicate",
+                                f"is duplicated (also in row {also})", obj_id=int(ids[i])))
+    return problems
+
+
+def image_problems(images: np.ndarray, band_mask: np.ndarray, bands: Sequence[str],
+                   rows=None) -> list[Problem]:
+    """Non-finite pixels in the bands present of each object.
+
+    Args:
+      images: (N, H, W, C) pixels.
+      band_mask: (N, C) bool, True where the band is present.
+      bands: the C band names.
+      rows: (N,) input row numbers.
+    """
+    rows = _rows(len(images), rows)
+    bad = ~np.isfinite(images).all(axis=(1, 2)) & band_mask          # (N, C)
+    problems = []
+    for i in np.flatnonzero(bad.any(axis=1)):
+        parts = []
+        for c in np.flatnonzero(bad[i]):
+            n_nan = int(np.isnan(images[i, ..., c]).sum())
+            n_inf = int(np.isinf(images[i, ..., c]).sum())
+            parts.append(f"{bands[c]} ({n_nan} NaN, {n_inf} infinite)")
+        problems.append(Problem(int(rows[i]), "image", "non_finite_pixels",
+                                "has non-finite pixels in band " + ", ".join(parts)))
+    for i in np.flatnonzero(~band_mask.any(axis=1)):
+        problems.append(Problem(int(rows[i]), "band_mask", "no_band", "has no band present"))
+    return problems
+
+
+def magnitude_problems(mags: Mapping[str, np.ndarray], rows=None) -> list[Problem]:
+    """Infinite magnitudes (NaN means unknown and is allowed)."""
+    problems = []
+    for band, values in mags.items():
+        values = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
+        r = _rows(len(values), rows)
+        for i in np.flatnonzero(np.isinf(values)):
+            problems.append(Problem(int(r[i]), "mag_" + band, "not_finite",
+                                    f"is not finite ({values[i]}); use NaN for unknown"))
+    return problems
+
+
+def attach_ids(problems: Sequence[Problem], ids: np.ndarray, rows=None) -> list[Problem]:
+    """Fills in each problem's object id from the row -> id map."""
+    rows = _rows(len(ids), rows)
+    by_row = dict(zip(rows.tolist(), ids.tolist()))
+    return [p.with_id(by_row.get(p.row)) for p in problems]

@@ -1,0 +1,112 @@
+"""``photoz ingest``: turn an image cube or a catalogue with FITS cutouts into a data set.
+
+    photoz ingest --cube cube.h5 --bands g,r,i,z --layout NCHW --out data/mine
+    photoz ingest --catalogue cat.csv --cutouts 'cutouts/{id}_{band}.fits' \\
+        --bands g,r,i,z --stamp 64 --on-bad skip --out data/mine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from multimodal_photoz.bands import parse_bands
+from multimodal_photoz.data import checks, inputs
+from multimodal_photoz.data.ingest import ON_BAD, IngestConfig, ingest
+
+
+def register(subparsers) -> None:
+    """Adds the ``ingest`` subcommand to the ``photoz`` CLI."""
+    p = subparsers.add_parser("ingest", help="ingest your own images into a data set",
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--cube", help=".npz or HDF5 file of images, redshifts, E(B-V) and ids")
+    src.add_argument("--catalogue", help="FITS table or CSV: id, redshift, E(B-V), mag_<band>")
+    p.add_argument("--out", required=True, help="data set directory to create")
+    p.add_argument("--bands", required=True,
+                   help="bands, e.g. g,r,i,z: the cube's channel order / the cutouts to read")
+    p.add_argument("--name", help="data set name (default: the --out directory name)")
+    p.add_argument("--stamp", type=int, help="centre-crop or zero-pad stamps to S x S pixels")
+    p.add_argument("--on-bad", choices=ON_BAD, default="error",
+                   help="error: stop at the first bad object, write nothing (default); "
+                        "skip: leave bad objects out, list them in excluded.csv")
+    p.add_argument("--allow-missing-bands", action="store_true",
+                   help="a missing cutout or an all-NaN band is zero-filled and masked")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing data set")
+    cube = p.add_argument_group("cube input")
+    cube.add_argument("--layout", choices=inputs.LAYOUTS, type=str.upper,
+                      help="image axes (default: inferred from the number of bands)")
+    cube.add_argument("--images-key", default="images")
+    cube.add_argument("--z-key", default="z_spec")
+    cube.add_argument("--ebv-key", default="ebv")
+    cube.add_argument("--id-key", default="id")
+    cat = p.add_argument_group("catalogue input")
+    cat.add_argument("--cutouts", help="path pattern: 'cutouts/{id}_{band}.fits', or with "
+                                       "--mef 'cutouts/{id}.fits' ({row} also works)")
+    cat.add_argument("--mef", action="store_true",
+                     help="one multi-extension FITS per object; EXTNAMEs = band letters, "
+                          "else extensions in --bands order")
+    cat.add_argument("--id-col", default="id")
+    cat.add_argument("--z-col", default="z_spec")
+    cat.add_argument("--ebv-col", default="ebv")
+    cat.add_argument("--mag-cols", help="band=column,... (default: mag_<band> columns)")
+    meta = p.add_argument_group("metadata")
+    meta.add_argument("--survey", help="survey name, stored in the metadata")
+    meta.add_argument("--zeropoint-ab", type=float,
+                      help="pixel units: mag_AB = zeropoint_ab - 2.5 log10(flux)")
+    meta.add_argument("--pixel-scale", type=float, help="arcsec per pixel")
+    meta.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                      help="extra metadata (VALUE parsed as JSON if it can be)")
+    p.set_defaults(func=run)
+
+
+def _metadata(args) -> dict:
+    meta = {k: v for k, v in (("survey", args.survey), ("zeropoint_ab", args.zeropoint_ab),
+                              ("pixel_scale_arcsec", args.pixel_scale)) if v is not None}
+    for item in args.meta:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--meta {item!r}: expected KEY=VALUE")
+        try:
+            meta[key] = json.loads(value)
+        except json.JSONDecodeError:
+            meta[key] = value
+    return meta
+
+
+def _reader(args):
+    bands = parse_bands(args.bands)
+    if args.cube:
+        return inputs.CubeInput(args.cube, bands=bands, layout=args.layout,
+                                images_key=args.images_key, z_key=args.z_key,
+                                ebv_key=args.ebv_key, id_key=args.id_key)
+    if not args.cutouts:
+        raise ValueError("--catalogue needs --cutouts PATTERN")
+    mag_cols = None
+    if args.mag_cols:
+        mag_cols = dict(item.split("=", 1) for item in args.mag_cols.split(","))
+    return inputs.CatalogueInput(args.catalogue, args.cutouts, bands=bands, mef=args.mef,
+                                 id_col=args.id_col, z_col=args.z_col, ebv_col=args.ebv_col,
+                                 mag_cols=mag_cols)
+
+
+def run(args) -> int:
+    """Runs ``photoz ingest``; returns the exit status."""
+    try:
+        reader = _reader(args)
+        config = IngestConfig(out_dir=args.out, name=args.name,
+                              stamp=args.stamp, on_bad=args.on_bad,
+                              allow_missing_bands=args.allow_missing_bands,
+                              metadata=_metadata(args), overwrite=args.overwrite)
+        try:
+            report = ingest(reader, config)
+        finally:
+            reader.close()
+    except (checks.BadInputError, ValueError, FileNotFoundError, FileExistsError) as err:
+        print(f"photoz ingest: error: {err}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    print(f"data set written to {report.path}")
+    return 0

@@ -1,0 +1,70 @@
+"""On-disk layout of a data set (format version 1).
+
+A data set is one directory, a tensorflow-datasets (TFDS) ``array_record``
+data set with one split, ``train``, holding every object (the cross-validation
+folds are the ``fold`` feature, not splits), plus two side files::
+
+    <dir>/
+      dataset_info.json       TFDS metadata (name, split, shard lengths, file format)
+      features.json           TFDS FeaturesDict of one object (see below)
+      <name>-train.array_record-00000-of-0000K ...
+                              K ArrayRecord shards; record j of a shard is one
+                              object, a serialized tf.train.Example proto
+      catalogue.npz           every non-image feature as (N,) columns, in record order
+      photoz.json             format version, name, schema (bands, stamp size,
+                              magnitude bands, extras), user metadata, shard lengths,
+                              SHA-256 of catalogue.npz
+
+Features of one object (``features.json``):
+
+  ``image``      Tensor (S, S, C) float32, ``encoding='bytes'``: the raw
+                 little-endian float32 pixels, row-major (y, x, band), bands in
+                 ascending order of wavelength; absent bands are all zero.
+                 Background-subtracted fluxes; mag_AB = zeropoint_ab - 2.5 log10(flux)
+                 with ``zeropoint_ab`` from the metadata.
+  ``z_spec``     Scalar float32, spectroscopic redshift (>= 0).
+  ``ebv``        Scalar float32, Galactic E(B-V) in mag (>= 0).
+  ``id``         Scalar int64, unique object id (>= 0).
+  ``fold``       Scalar int32, ``splitmix64(id) mod 5``.
+  ``band_mask``  Tensor (C,) bool (stored as int64 0/1), True where the band is present.
+  ``mag_<band>`` Scalar float32, AB magnitude, NaN where unknown (only for the
+                 bands given when writing).
+  extras         Scalar float32 / int64 / bool per-object columns (e.g. simulated
+                 physical parameters); wider floats are stored as float32.
+
+Records are written with ArrayRecord options ``group_size:1`` (one record per
+chunk, for random access) and snappy compression (fast; float noise hardly
+compresses). Any TFDS reader without TensorFlow reads the data set:
+``tfds.builder_from_directory(dir).as_data_source('train')[i]``. This package
+reads it faster (``open_dataset``): image bytes straight into batch arrays, the
+scalar columns from ``catalogue.npz``, checked against the records' ids.
+
+Writing is atomic: everything goes to a hidden sibling directory that is
+renamed into place once complete, so a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMAT_VERSION = 1
+SPLIT = "train"
+META_FILE = "photoz.json"
+CATALOGUE_FILE = "catalogue.npz"
+ARRAY_RECORD_OPTIONS = "group_size:1,snappy"
+# Reader options for random access: no read-ahead, no internal thread pool
+# (the pipeline's grain threads already read batches in parallel).
+ARRAY_RECORD_READ_OPTIONS = "readahead_buffer_size:0,max_parallelism:0"
+# Shards of about this size keep file counts low and writes streaming.
+TARGET_SHARD_BYTES = 256 * 2**20
+
+
+def tfds_name(name: str) -> str:
+    """A TFDS-valid data set name (``[a-zA-Z][a-zA-Z0-9_]*``) made from ``name``."""
+    clean = re.sub(r"\W", "_", str(name).strip(), flags=re.ASCII)
+    return clean if re.match(r"^[a-zA-Z]", clean) else "ds_" + clean
+
+
+def shard_filename(name: str, index: int, count: int) -> str:
+    """TFDS's default shard name ``<name>-train.array_record-XXXXX-of-YYYYY``."""
+    return f"{tfds_name(name)}-{SPLIT}.array_record-{index:05d}-of-{count:05d}"

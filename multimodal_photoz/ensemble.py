@@ -144,10 +144,8 @@ def _train_steps(ctx: Context, state, ckpt: MemberCheckpoints, key, fold: int, s
         # the same (seed, fold, epoch) always gives the same batches, so a resumed
         # member replays exactly the batches it would have seen
         batches = iterate_batches(ctx.source, train_idx, batch_size=cfg.train.batch_size,
-                                  seed=seed * 1000 + fold, epoch=epoch, mesh=ctx.mesh)
-        for index, batch in enumerate(batches):
-            if index < skip:
-                continue
+                                  seed=seed * 1000 + fold, epoch=epoch, mesh=ctx.mesh, start=skip)
+        for batch in batches:
             batch.pop("id")
             state, metrics = ctx.step_fn(state, ctx.select(batch), key)
             step += 1

@@ -34,6 +34,8 @@ def time_steps(config, batch_size: int, stamp: int, steps: int, mesh) -> dict:
     state = train.create_train_state(jax.random.key(0), config, tc,
                                      preprocess.BandStats.identity(n), stamp, mesh)
     step = train.make_train_step(config, tc, mesh)
+    cost = step.lower(state, batch, jax.random.key(1)).compile().cost_analysis()
+    flops = (cost[0] if isinstance(cost, list) else cost).get("flops", float("nan"))
     t0 = time.perf_counter()
     for _ in range(2):  # compile + one warm step
         state, metrics = step(state, batch, jax.random.key(1))
@@ -44,7 +46,7 @@ def time_steps(config, batch_size: int, stamp: int, steps: int, mesh) -> dict:
         state, metrics = step(state, batch, jax.random.key(1))
     jax.block_until_ready(metrics)
     seconds = (time.perf_counter() - t0) / steps
-    return {"params": count_params(config, stamp), "step_s": seconds,
+    return {"params": count_params(config, stamp), "step_s": seconds, "step_gflop": flops / 1e9,
             "galaxies_per_s": batch_size / seconds, "compile_and_warmup_s": compile_s}
 
 
@@ -57,19 +59,23 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--devices", type=int, default=None, help="default: all local devices")
+    parser.add_argument("--branch-width", default="sqrt", choices=["sqrt", "linear"])
     args = parser.parse_args(argv)
     devices = jax.local_devices()[: args.devices] if args.devices else jax.local_devices()
     mesh = train.make_mesh(devices)
     results = {}
     for label, size in (("baseline", None), ("early_2band_order1", 2)):
         config = make_config(args.bands, modality_size=size, fusion="early", width=args.width,
-                             n_bins=400, z_max=4.0, dtype=args.dtype)
+                             n_bins=400, z_max=4.0, dtype=args.dtype,
+                             branch_width=args.branch_width)
         results[label] = time_steps(config, args.batch, args.stamp, args.steps, mesh)
         r = results[label]
-        print(f"{label:20s} params {r['params'] / 1e6:6.2f}M  step {r['step_s'] * 1e3:8.1f} ms  "
+        print(f"{label:20s} params {r['params'] / 1e6:6.2f}M  {r['step_gflop']:8.1f} GFLOP/step  "
+              f"step {r['step_s'] * 1e3:8.1f} ms  "
               f"{r['galaxies_per_s']:9.1f} galaxies/s  (compile+warm-up {r['compile_and_warmup_s']:.1f} s)")
     ratio = results["early_2band_order1"]["step_s"] / results["baseline"]["step_s"]
-    print(f"multimodal/baseline time ratio: {ratio:.2f}")
+    flop_ratio = results["early_2band_order1"]["step_gflop"] / results["baseline"]["step_gflop"]
+    print(f"multimodal/baseline time ratio: {ratio:.2f} (FLOP ratio {flop_ratio:.2f})")
     print(json.dumps({"device": str(devices[0].device_kind), "n_devices": len(devices),
                       **vars(args), "results": results, "ratio": ratio}))
 

@@ -38,6 +38,8 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
                    help="add the modality of all bands (Sect. 7.3)")
     g.add_argument("--backbone", default="inception", choices=sorted(BACKBONES))
     g.add_argument("--width", type=float, default=None)
+    g.add_argument("--branch-width", default="sqrt", choices=("sqrt", "linear"),
+                   help="branch filters x sqrt(s/n) (default) or x s/n (cheaper)")
     g.add_argument("--n-bins", type=int, default=None)
     g.add_argument("--z-min", type=float, default=None)
     g.add_argument("--z-max", type=float, default=None)
@@ -48,7 +50,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--loss", default="ce_mae", choices=sorted(LOSSES))
     g.add_argument("--steps", type=int, default=None, help="optimizer steps per member")
     g.add_argument("--batch-size", type=int, default=None)
-    g.add_argument("--lr", type=float, default=1e-4)
+    g.add_argument("--lr", type=float, default=None, help="initial Adam rate (default 1e-4)")
     g.add_argument("--no-augment", action="store_true")
 
 
@@ -88,10 +90,12 @@ def run_config_from_args(args, *, data: str, data_bands, z_spec_max: float, surv
         modality_spec=None if args.fusion == "none" else args.modalities,
         fusion="early" if args.fusion == "none" else args.fusion, fusion_type=args.fusion_type,
         backbone=args.backbone, width=_pick(args.width, d.get("width", 1.0)), n_bins=n_bins,
-        z_min=z_min, z_max=z_max, modality_dropout=args.modality_dropout, dtype=args.dtype)
+        z_min=z_min, z_max=z_max, modality_dropout=args.modality_dropout, dtype=args.dtype,
+        branch_width=args.branch_width)
     train_config = TrainConfig(batch_size=_pick(args.batch_size, d.get("batch_size", 32)),
                                n_steps=_pick(args.steps, d.get("n_steps", 10_000)),
-                               learning_rate=args.lr, loss=args.loss,
+                               learning_rate=_pick(args.lr, d.get("learning_rate", 1e-4)),
+                               loss=args.loss,
                                augment=not args.no_augment)
     return RunConfig(
         model=model, train=train_config, data=data, survey=survey, n_folds=args.folds,

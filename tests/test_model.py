@@ -199,3 +199,16 @@ def test_branch_convolution_implementations_agree():
         outs[impl] = jax.jit(PhotoZNet(config).apply)({"params": params}, images, jnp.zeros(2))
     np.testing.assert_allclose(outs["matmul"]["logits"], outs["lax"]["logits"], rtol=1e-4,
                                atol=1e-5)
+
+
+def test_branch_width_rules():
+    # 2-band branches of 9 bands: filters x sqrt(2/9) (sqrt) or x 2/9 (linear)
+    kernels = {}
+    for rule in ("sqrt", "linear"):
+        config = make_config("ugrizyjhk", modality_size=2, width=1.0, n_bins=10, branch_width=rule)
+        params = jax.eval_shape(lambda k: init_params(config, k, 16), jax.random.key(0))
+        kernels[rule] = params["branches_size2"]["stem"]["conv5x5"]["kernel"].shape
+    assert kernels["sqrt"] == (8, 5, 5, 2, round(96 * (2 / 9) ** 0.5))
+    assert kernels["linear"] == (8, 5, 5, 2, round(96 * 2 / 9))
+    with pytest.raises(ValueError, match="unknown branch_width 'cubic'"):
+        make_config("ugriz", branch_width="cubic")

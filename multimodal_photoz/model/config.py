@@ -34,6 +34,9 @@ class ModelConfig:
       modality_dropout: during training, drop 0..k whole modality outputs per
         batch at random (Sect. 7.4); 0 disables it.
       dtype: compute dtype, ``float32`` or ``bfloat16`` (parameters stay float32).
+      branch_width: how branch filters scale with the modality size s of n
+        bands: ``sqrt`` (filters x sqrt(s/n), parameters x s/n) or ``linear``
+        (filters x s/n, cheaper).
       branch_conv: convolution inside stacked branches: ``matmul`` (patches times
         a batched matrix), ``lax`` (vmapped, i.e. grouped, convolution) or
         ``auto`` (``matmul`` on CPU, ``lax`` on accelerators). Same parameters and
@@ -51,6 +54,7 @@ class ModelConfig:
     z_max: float = 4.0
     modality_dropout: int = 0
     dtype: str = "float32"
+    branch_width: str = "sqrt"
     branch_conv: str = "auto"
 
     def __post_init__(self):
@@ -71,6 +75,7 @@ class ModelConfig:
             object.__setattr__(self, "modalities", mods)
         from multimodal_photoz.model.backbones import BACKBONES  # registry, avoids a cycle
         from multimodal_photoz.model.fusion import FUSIONS
+        from multimodal_photoz.model.trunk import BRANCH_WIDTHS
         if self.backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {self.backbone!r}; known: {sorted(BACKBONES)}")
         stages = BACKBONES[self.backbone].fusion_depth
@@ -93,6 +98,9 @@ class ModelConfig:
             raise ValueError(
                 f"modality_dropout={self.modality_dropout} must be in 0..{n_mod - 1} "
                 f"(there are {n_mod} modalities; at least one must remain)")
+        if self.branch_width not in BRANCH_WIDTHS:
+            raise ValueError(f"unknown branch_width {self.branch_width!r}; "
+                             f"known: {sorted(BRANCH_WIDTHS)}")
         if self.branch_conv not in ("auto", "matmul", "lax"):
             raise ValueError(f"unknown branch_conv {self.branch_conv!r}; known: auto, matmul, lax")
         if self.dtype not in DTYPES:

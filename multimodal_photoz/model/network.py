@@ -84,7 +84,8 @@ class PhotoZNet(nn.Module):
             channels = np.array([[cfg.bands.index(b) for b in mods[i]] for i in members])
             stacked = jnp.moveaxis(x[..., channels], -2, 0)  # (G, B, H, W, size)
             out = StackedBranches(backbone=cfg.backbone, start=0, stop=depth,
-                                  scale=branch_scale(cfg.width, size, cfg.n_bands),
+                                  scale=branch_scale(cfg.width, size, cfg.n_bands,
+                                                     cfg.branch_width),
                                   with_stem=True, dtype=x.dtype,
                                   conv_impl=stacked_conv_impl(cfg.branch_conv, len(members)),
                                   name=f"branches_size{size}")(stacked)
@@ -105,7 +106,7 @@ class PhotoZNet(nn.Module):
         sizes = {len(m) for m in cfg.resolved_modalities()}
         if cfg.fusion_type == "cross" and len(sizes) != 1:
             raise ValueError("cross fusion needs modalities of one size")
-        pair_scale = branch_scale(cfg.width, 2 * max(sizes), cfg.n_bands)
+        pair_scale = branch_scale(cfg.width, 2 * max(sizes), cfg.n_bands, cfg.branch_width)
         fused, next_block = FUSIONS[cfg.fusion_type](
             backbone=cfg.backbone, depth=depth, pair_scale=pair_scale, dtype=dtype,
             conv_impl=stacked_conv_impl(cfg.branch_conv, len(features) - 1),

@@ -64,11 +64,27 @@ def stacked_conv_impl(setting: str, n_stacked: int) -> str:
     return "matmul" if n_stacked > 1 and jax.default_backend() == "cpu" else "lax"
 
 
-def branch_scale(width: float, modality_size: int, n_bands: int) -> float:
-    """Filter multiplier of a branch: the width times the square root of the
-    modality's share of the bands. A layer's parameters grow as the square of
-    its filters, so a branch holds ``size / n_bands`` of the parameters of the
-    same layers at full width: modalities that share out the bands (the
-    single-band ones) hold together what the baseline holds, and the single
-    all-band modality of the baseline is the full network."""
-    return width * math.sqrt(modality_size / n_bands)
+def _sqrt_share(modality_size: int, n_bands: int) -> float:
+    """Filters times sqrt(s / n): a branch holds s / n of the full layers' parameters."""
+    return math.sqrt(modality_size / n_bands)
+
+
+def _linear_share(modality_size: int, n_bands: int) -> float:
+    """Filters times s / n: a branch costs (s / n)^2 of the full layers' FLOPs."""
+    return modality_size / n_bands
+
+
+# Branch width rules (BUILD.md, "Branch widths").
+BRANCH_WIDTHS = {"sqrt": _sqrt_share, "linear": _linear_share}
+
+
+def branch_scale(width: float, modality_size: int, n_bands: int, rule: str = "sqrt") -> float:
+    """Filter multiplier of a branch of ``modality_size`` bands out of ``n_bands``.
+
+    ``sqrt`` (default): a layer's parameters grow as the square of its filters,
+    so a branch holds ``size / n_bands`` of the parameters of the same layers at
+    full width; modalities that share out the bands (the single-band ones) hold
+    together what the baseline holds. ``linear``: cheaper branches. Either way
+    the baseline's single all-band branch is the full network.
+    """
+    return width * BRANCH_WIDTHS[rule](modality_size, n_bands)

@@ -18,8 +18,10 @@ from multimodal_photoz.model.backbones import BACKBONES
 from multimodal_photoz.model.trunk import StackedBranches
 
 
-class ConcatFusion(nn.Module):
-    """Simple concatenation along channels; the common trunk goes on from block ``depth``."""
+class Fusion(nn.Module):
+    """What every fusion is told: the backbone, the fusion depth (blocks already
+    run in the branches), the width of a block over a pair of modalities, and
+    how stacked convolutions are computed."""
 
     backbone: str
     depth: int
@@ -27,12 +29,16 @@ class ConcatFusion(nn.Module):
     dtype: Any = jnp.float32
     conv_impl: str = "lax"
 
+
+class ConcatFusion(Fusion):
+    """Simple concatenation along channels; the common trunk goes on from block ``depth``."""
+
     @nn.compact
     def __call__(self, features: list[jax.Array]) -> tuple[jax.Array, int]:
         return jnp.concatenate(features, axis=-1), self.depth
 
 
-class CrossFusion(nn.Module):
+class CrossFusion(Fusion):
     """Cross-fusion after Hong et al. 2020, as we read Sect. 4.3.
 
     Reading: the fusion module is a set of parallel inception blocks that
@@ -45,17 +51,11 @@ class CrossFusion(nn.Module):
     Pair blocks have the width of a branch over both modalities' bands.
     """
 
-    backbone: str
-    depth: int
-    pair_scale: float
-    dtype: Any = jnp.float32
-    conv_impl: str = "lax"
-
     @nn.compact
     def __call__(self, features: list[jax.Array]) -> tuple[jax.Array, int]:
         spec = BACKBONES[self.backbone]
         if self.depth >= spec.n_blocks:
-            raise ValueError(f"cross fusion needs a block after the fusion stage")
+            raise ValueError("cross fusion needs a block after the fusion stage")
         pairs = jnp.stack([jnp.concatenate([a, b], axis=-1)
                            for a, b in zip(features[:-1], features[1:])])  # (P, B, h, w, 2c)
         if self.depth in spec.pool_before:
@@ -68,7 +68,7 @@ class CrossFusion(nn.Module):
         return jnp.concatenate(list(crossed), axis=-1), self.depth + 1
 
 
-FUSIONS: dict[str, type[nn.Module]] = {
+FUSIONS: dict[str, type[Fusion]] = {
     "concat": ConcatFusion,
     "cross": CrossFusion,
 }

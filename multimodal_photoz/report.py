@@ -244,16 +244,19 @@ def plot_zphot_zspec(z_spec: np.ndarray, z_phot: np.ndarray, outlier_threshold: 
     return _save(fig, path)
 
 
-def plot_binned(runs: Mapping[str, Mapping[str, Any]], path: str) -> str:
+def plot_binned(runs: Mapping[str, Mapping[str, Any]], path: str) -> str | None:
     """Fig. 2-style panels: each metric (rows) against i magnitude and z_spec
     (columns) in equal-count bins, fold std as error bars, the overall value as a
     dashed line, the x distribution as a grey histogram on a twin axis.
 
     Args:
       runs: label -> evaluation dict (``evaluate``); several labels overlay runs.
+    Returns the path, or None when no variable could be binned (too few objects).
     """
     first = next(iter(runs.values()))
-    xs = [x for x in ("mag_i", "z_spec") if x in first["binned"]]
+    xs = [x for x in ("mag_i", "z_spec") if first["binned"].get(x)]
+    if not xs:
+        return None
     fig = Figure(figsize=(5 * len(xs), 3.2 * len(METRIC_NAMES)))
     axes = fig.subplots(len(METRIC_NAMES), len(xs), squeeze=False)
     for col, x in enumerate(xs):
@@ -359,10 +362,9 @@ def run_figures(fig_dir: str, pred: Mapping[str, Any], ev: Mapping[str, Any], ma
         "n_of_z": plot_n_of_z(ev["n_of_z"], os.path.join(fig_dir, "n_of_z.png")),
     }
     if log_path is not None and os.path.exists(log_path):
-        curves = plot_training_curves(log_path, os.path.join(fig_dir, "training_curves.png"))
-        if curves:
-            paths["training_curves"] = curves
-    return paths
+        paths["training_curves"] = plot_training_curves(
+            log_path, os.path.join(fig_dir, "training_curves.png"))
+    return {name: path for name, path in paths.items() if path}
 
 
 FIGURE_CAPTIONS = {
@@ -590,7 +592,7 @@ def write_comparison(out_dir: str, pred_baseline: Mapping[str, Any], pred_multim
             f"{sel['description']}: {comparison['count']['baseline']} objects; outliers |Δz| ≥ "
             f"{outlier_threshold:g}; paired bootstrap with {n_resamples} resamples (seed {seed}).", "",
             format_table3(comparison, labels), ""]
-    text += [f"![{name}]({os.path.relpath(p, out_dir)})\n" for name, p in figs.items()]
+    text += [f"![{name}]({os.path.relpath(p, out_dir)})\n" for name, p in figs.items() if p]
     with open(os.path.join(out_dir, "comparison.md"), "w") as f:
         f.write("\n".join(text))
     return comparison

@@ -166,3 +166,27 @@ def test_kill_and_resume_gives_identical_predictions(tiny, tmp_path):
         np.testing.assert_array_equal(a["id"][:], b["id"][:])
         np.testing.assert_array_equal(a["pdf"][:], b["pdf"][:])
         np.testing.assert_array_equal(a["z_regression"][:], b["z_regression"][:])
+
+
+def test_ingested_cube_feeds_training(tmp_path):
+    """photoz ingest (NCHW cube, cropped) -> photoz train on one fold."""
+    rng = np.random.default_rng(4)
+    n = 40
+    cube = str(tmp_path / "cube.npz")
+    np.savez(cube, images=rng.normal(0, 1, (n, 4, 20, 20)).astype(np.float32),
+             z=rng.uniform(0.1, 1.0, n), ebv=rng.uniform(0, 0.05, n),
+             object_id=np.arange(7000, 7000 + n))
+    data = str(tmp_path / "mine")
+    assert photoz(["ingest", "--cube", cube, "--layout", "NCHW", "--bands", "z,g,r,i",
+                   "--images-key", "images", "--z-key", "z", "--ebv-key", "ebv",
+                   "--id-key", "object_id", "--stamp", "16", "--out", data]) == 0
+    workdir = str(tmp_path / "run")
+    assert photoz(["train", "--data", data, "--fusion", "early", "--workdir", workdir,
+                   "--width", "0.05", "--n-bins", "20", "--batch-size", "8", "--steps", "2",
+                   "--seeds", "1", "--only-folds", "0", "--eval-batch-size", "8"]) == 0
+    pred = predictions.read_predictions(os.path.join(workdir, "predictions.h5"))
+    from multimodal_photoz.data import fold_of, open_dataset
+    source = open_dataset(data)
+    assert source.bands == tuple("griz") and source.stamp_size == 16
+    ids = source.catalogue()["id"]
+    assert sorted(pred["id"].tolist()) == sorted(ids[fold_of(ids, 5) == 0].tolist())

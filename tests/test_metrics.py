@@ -113,7 +113,7 @@ def test_pdf_functions_do_not_depend_on_chunking(monkeypatch):
         "crps": lambda: metrics.crps(pdf, edges, z),
     }
     whole = {k: f() for k, f in funcs.items()}
-    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 50)  # 2 rows per chunk
+    monkeypatch.setattr(metrics._checks, "_CHUNK_ELEMENTS", 50)  # 2 rows per chunk
     for k, f in funcs.items():  # the mean's matrix product may round differently
         np.testing.assert_allclose(f(), whole[k], rtol=1e-14, atol=1e-15, err_msg=k)
 
@@ -263,7 +263,7 @@ def test_bootstrap_any_callable_and_chunking(monkeypatch):
     assert res.metric == "median_abs"
     # the resamples depend on the seed only, not on how they are chunked
     whole = metrics.paired_bootstrap("sigma_mad", z_spec, z_base, z_multi, n_resamples=100)
-    monkeypatch.setattr(metrics, "_BOOTSTRAP_CHUNK_ELEMENTS", 7 * 60)
+    monkeypatch.setattr(metrics.bootstrap, "_BOOTSTRAP_CHUNK_ELEMENTS", 7 * 60)
     chunked = metrics.paired_bootstrap("sigma_mad", z_spec, z_base, z_multi, n_resamples=100)
     np.testing.assert_array_equal(chunked.delta_boot, whole.delta_boot)
 

@@ -9,6 +9,7 @@ import numpy as np
 
 _CHUNK_ELEMENTS = 1 << 17  # 1 MB float64 temporaries: cache-sized; bounds memory at 1e6 x 400
 
+
 def _first_bad(mask: np.ndarray) -> int:
     """Index (row for 2-d) of the first True entry of ``mask``."""
     return int(np.argmax(mask.reshape(len(mask), -1).any(axis=1)))

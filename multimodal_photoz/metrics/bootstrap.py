@@ -72,7 +72,6 @@ def _mean_evaluator(metric: MeanOfDeltaZ, dz: np.ndarray, **_: Any) -> Callable:
     return evaluate
 
 
-
 @dataclasses.dataclass(frozen=True)
 class _SortedCounts:
     """Resamples of one model's dz as cumulative counts over its sorted values.

@@ -22,6 +22,7 @@ from multimodal_photoz.metrics._checks import (
     _same_length,
 )
 
+
 def pdf_median(pdf: Any, bin_edges: Any) -> np.ndarray:
     """Median of each histogram PDF: the paper's point estimate z_phot (Sect. 5.1).
 

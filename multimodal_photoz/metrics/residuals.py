@@ -18,6 +18,7 @@ OUTLIER_THRESHOLD = {"sdss": 0.05, "cfhtls": 0.15, "hsc6": 0.15, "hsc9": 0.15}
 
 DEFAULT_OUTLIER_THRESHOLD = 0.15  # the paper's threshold for all surveys but SDSS
 
+
 def delta_z(z_phot: Any, z_spec: Any) -> np.ndarray:
     """Normalized residuals (z_phot - z_spec) / (1 + z_spec), (N,) float64."""
     z_phot, z_spec = _redshift_pair(z_phot, z_spec)
@@ -75,7 +76,6 @@ class SigmaMAD:
 
     def __call__(self, z_phot: Any, z_spec: Any) -> float:
         return sigma_mad(z_phot, z_spec)
-
 
 
 @dataclasses.dataclass(frozen=True)

@@ -212,3 +212,12 @@ def test_branch_width_rules():
     assert kernels["linear"] == (8, 5, 5, 2, round(96 * 2 / 9))
     with pytest.raises(ValueError, match="unknown branch_width 'cubic'"):
         make_config("ugriz", branch_width="cubic")
+
+
+def test_bfloat16_compute_keeps_float32_parameters_and_outputs():
+    config = make_config("ugriz", modality_size=2, width=0.1, n_bins=10, dtype="bfloat16")
+    params = jax.eval_shape(lambda k: init_params(config, k, 16), jax.random.key(0))
+    assert {leaf.dtype for leaf in jax.tree.leaves(params)} == {jnp.dtype("float32")}
+    out = jax.eval_shape(lambda p, x, e: PhotoZNet(config).apply({"params": p}, x, e), params,
+                         jnp.zeros((2, 16, 16, 5)), jnp.zeros(2))
+    assert out["pdf"].dtype == jnp.float32 and out["z_regression"].dtype == jnp.float32

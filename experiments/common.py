@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 
 from multimodal_photoz import flags
@@ -84,6 +85,18 @@ def resolve(survey: str, argv=None):
     fusion = "baseline" if config.model.is_baseline else f"{args.fusion}_{args.fusion_type}"
     workdir = args.workdir or os.path.join("workdirs", f"{survey}_{args.scale}_{fusion}")
     return config, workdir
+
+
+def console(survey: str, argv=None) -> int:
+    """``python -m experiments.<survey>``: user errors as one line on stderr, status 2."""
+    from multimodal_photoz.cli import USER_ERRORS
+
+    try:
+        main(survey, argv)
+    except USER_ERRORS as err:
+        print(f"experiments.{survey}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(survey: str, argv=None) -> dict:

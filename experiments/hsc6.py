@@ -2,7 +2,7 @@
 
 import sys
 
-from experiments.common import main
+from experiments.common import console
 
 if __name__ == "__main__":
-    main("hsc6", sys.argv[1:])
+    sys.exit(console("hsc6", sys.argv[1:]))

@@ -2,7 +2,7 @@
 
 import sys
 
-from experiments.common import main
+from experiments.common import console
 
 if __name__ == "__main__":
-    main("sdss", sys.argv[1:])
+    sys.exit(console("sdss", sys.argv[1:]))

@@ -33,11 +33,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors of the user's data, files or configuration: they already name the file,
+# the object and the field, so the command prints them without a traceback.
+USER_ERRORS = (ValueError, FileNotFoundError)
+
+
 def main(argv=None) -> int:
-    """Entry point of ``photoz``; returns the exit status."""
+    """Runs a ``photoz`` subcommand; returns the exit status (errors propagate)."""
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
 
+def console(argv=None) -> int:
+    """The ``photoz`` command: user errors become one line on stderr and exit status 2."""
+    try:
+        return main(argv)
+    except USER_ERRORS as err:
+        print(f"photoz: error: {err}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

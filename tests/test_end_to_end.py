@@ -190,3 +190,14 @@ def test_ingested_cube_feeds_training(tmp_path):
     assert source.bands == tuple("griz") and source.stamp_size == 16
     ids = source.catalogue()["id"]
     assert sorted(pred["id"].tolist()) == sorted(ids[fold_of(ids, 5) == 0].tolist())
+
+
+def test_command_line_reports_user_errors_in_one_line(tmp_path, capsys):
+    from experiments.common import console as experiment_console
+    from multimodal_photoz.cli import console
+    missing = str(tmp_path / "nowhere")
+    assert console(["train", "--data", missing, "--workdir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("photoz: error: ") and "nowhere" in err and "Traceback" not in err
+    assert experiment_console("hsc9", ["--data", missing, "--scale=smoke"]) == 2
+    assert "experiments.hsc9: error: " in capsys.readouterr().err

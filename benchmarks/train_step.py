@@ -19,11 +19,12 @@ import jax
 import numpy as np
 
 from multimodal_photoz import preprocess, train
+from multimodal_photoz.config import TrainConfig
 from multimodal_photoz.model import count_params, make_config
 
 
 def time_steps(config, batch_size: int, stamp: int, steps: int, mesh) -> dict:
-    tc = train.TrainConfig(batch_size=batch_size, n_steps=10 * steps)
+    tc = TrainConfig(batch_size=batch_size, n_steps=10 * steps)
     rng = np.random.default_rng(0)
     n = config.n_bands
     batch = train.shard_batch({

@@ -3,19 +3,20 @@
 ``python -m experiments.hsc9 --fusion=early --scale=quick`` trains a 5-fold
 ensemble on the survey's simulated sample (generated once and cached) or on
 ``--data``, and writes predictions, metrics and a report into ``--workdir``.
+The settings are the survey's preset (``experiments/configs/<survey>.py``), then
+the named flags, then ``--set KEY=VALUE``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import importlib
 import os
 import shutil
-import sys
 import tempfile
 
-from multimodal_photoz import flags
-from multimodal_photoz.presets import SCALES, SURVEYS
+from experiments.configs.common import SCALES
+from multimodal_photoz.config import flags
 
 CACHE_ENV = "PHOTOZ_CACHE"
 
@@ -56,59 +57,66 @@ def parser(survey: str) -> argparse.ArgumentParser:
     p.add_argument("--scale", default="quick", choices=sorted(SCALES),
                    help="paper: the paper's setup (accelerator); quick: ~minutes on a CPU; "
                         "smoke: seconds")
-    p.add_argument("--data", default=None,
+    p.add_argument("--data", dest="data.path", default=None, metavar="DATA",
                    help="data set directory (default: the survey's simulated sample)")
-    p.add_argument("--n-objects", type=int, default=None, help="simulated sample size")
-    p.add_argument("--stamp", type=int, default=None, help="simulated stamp size")
-    flags.add_model_flags(p)
-    flags.add_run_flags(p)
+    p.add_argument("--n-objects", dest="data.n_objects", type=int, default=None, metavar="N",
+                   help="simulated sample size")
+    p.add_argument("--stamp", dest="data.stamp", type=int, default=None, metavar="PIXELS",
+                   help="simulated stamp size")
+    p.add_argument("--workdir", default=None,
+                   help="run directory (default: workdirs/<survey>_<scale>_<fusion>)")
+    flags.add_flags(p)
     return p
 
 
 def resolve(survey: str, argv=None):
     """Parses the flags; returns (RunConfig, workdir)."""
+    from multimodal_photoz.config import build, defaults, merge
     from multimodal_photoz.data import open_dataset
 
     args = parser(survey).parse_args(argv)
-    preset, scale = SURVEYS[survey], SCALES[args.scale]
-    data = args.data or simulated_dataset(
-        survey, args.n_objects or scale.n_objects or preset.paper_objects,
-        args.stamp or scale.stamp)
+    preset = importlib.import_module(f"experiments.configs.{survey}").get_config(
+        f"scale={args.scale}")
+    given = {k: getattr(args, k) for k in ("data.path", "data.n_objects", "data.stamp")
+             if getattr(args, k) is not None}
+    settings = {**defaults(), **merge(preset, given, flags.settings_from_args(args))}
+    if settings["data.path"]:  # the user's data: no simulated sample to describe
+        data = settings["data.path"]
+        settings["data.n_objects"] = None
+    else:
+        data = simulated_dataset(survey, settings["data.n_objects"], settings["data.stamp"],
+                                 settings["data.seed"])
     source = open_dataset(data)
-    defaults = {**dataclasses.asdict(scale), "n_bins": scale.n_bins or preset.n_bins,
-                "z_min": preset.z_min, "z_max": preset.z_max,
-                "seeds": scale.seeds or preset.paper_seeds,
-                "outlier_threshold": preset.outlier_threshold, "mag_limit": preset.mag_limit}
-    config = flags.run_config_from_args(
-        args, data=data, data_bands=source.bands, survey=survey, defaults=defaults,
-        z_spec_max=float(source.catalogue()["z_spec"].max()))
-    fusion = "baseline" if config.model.is_baseline else f"{args.fusion}_{args.fusion_type}"
+    config = build({**settings, "data.path": data}, data_bands=source.bands,
+                   z_spec_max=float(source.catalogue()["z_spec"].max()))
+    m = config.model
+    fusion = "baseline" if m.is_baseline else f"{m.fusion}_{m.fusion_type}"
     workdir = args.workdir or os.path.join("workdirs", f"{survey}_{args.scale}_{fusion}")
     return config, workdir
 
 
 def console(survey: str, argv=None) -> int:
     """``python -m experiments.<survey>``: user errors as one line on stderr, status 2."""
-    from multimodal_photoz.cli import USER_ERRORS
+    from multimodal_photoz.cli import console_main
 
-    try:
-        main(survey, argv)
-    except USER_ERRORS as err:
-        print(f"experiments.{survey}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    def run(args) -> int:
+        main(survey, args)
+        return 0
+
+    return console_main(run, argv, f"experiments.{survey}")
 
 
 def main(survey: str, argv=None) -> dict:
     """Runs (or resumes) the experiment; returns its metrics."""
-    from multimodal_photoz.ensemble import describe, train_and_evaluate
+    from multimodal_photoz.ensemble import train_and_evaluate
 
     config, workdir = resolve(survey, argv)
-    print(f"{survey}: {describe(config)}; {len(config.folds_to_run())} folds x "
-          f"{len(config.seeds)} seeds, {config.train.n_steps} steps each -> {workdir}",
-          flush=True)
+    e = config.ensemble
+    print(f"{survey}: {config.describe()}; {len(e.folds())} folds x {len(e.seeds)} seeds, "
+          f"{config.train.n_steps} steps each -> {workdir}", flush=True)
     metrics = train_and_evaluate(config, workdir)
-    print(f"{workdir}: sigma_MAD {metrics['sigma_mad'] * 1e3:.2f}e-3, outliers "
-          f"{metrics['outlier_fraction'] * 100:.2f}%, bias {metrics['bias'] * 1e3:.2f}e-3 "
-          f"({metrics['n_objects']} objects; report {os.path.join(workdir, 'report.md')})")
+    if metrics:
+        print(f"{workdir}: sigma_MAD {metrics['sigma_mad'] * 1e3:.2f}e-3, outliers "
+              f"{metrics['outlier_fraction'] * 100:.2f}%, bias {metrics['bias'] * 1e3:.2f}e-3 "
+              f"({metrics['n_objects']} objects; report {os.path.join(workdir, 'report.md')})")
     return metrics

@@ -12,13 +12,15 @@ import sys
 import time
 
 from experiments.common import main as run_experiment
+from multimodal_photoz.cli import console_main
+from multimodal_photoz.metrics import N_RESAMPLES
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", default="quick")
     p.add_argument("--workdir-root", default="workdirs")
-    p.add_argument("--resamples", type=int, default=10_000)
+    p.add_argument("--resamples", type=int, default=N_RESAMPLES)
     args = p.parse_args(argv)
     start = time.time()
     workdirs = {}
@@ -35,4 +37,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main(main, sys.argv[1:], "experiments.quickstart"))

@@ -23,13 +23,6 @@ EFFECTIVE_WAVELENGTH_NM: dict[str, float] = {
     "k": 2150.0,
 }
 
-# Bands of the paper's data sets (Sect. 2).
-SURVEY_BANDS: dict[str, str] = {
-    "sdss": "ugriz",
-    "cfhtls": "ugriz",
-    "hsc6": "ugrizy",
-    "hsc9": "ugrizyjhk",
-}
 
 
 def parse_bands(bands: str | Sequence[str]) -> tuple[str, ...]:

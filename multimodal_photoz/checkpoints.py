@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 import warnings
 import zlib
@@ -41,6 +40,8 @@ from typing import Any
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+
+from multimodal_photoz import files
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +131,6 @@ def _as_abstract(target: Any) -> Any:
     return jax.tree.map(one, target)
 
 
-def write_json_atomic(path: str, payload: dict[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file and os.replace (atomic on POSIX)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class MemberCheckpoints:
     """Checkpoints of one ensemble member (one directory).
 
@@ -150,15 +141,19 @@ class MemberCheckpoints:
       save_interval_steps: ``save`` is a no-op unless ``step`` is a multiple
         (or ``force=True``).
       async_save: write in a background thread (call :meth:`wait` before exit).
+      read_only: only restore: create nothing, clean nothing (prediction must
+        not touch a run, whose members may be training in another process).
     """
 
     def __init__(self, directory: str, *, max_to_keep: int = 2, save_interval_steps: int = 1,
-                 async_save: bool = False):
+                 async_save: bool = False, read_only: bool = False):
         self.directory = os.path.abspath(os.fspath(directory))
+        if read_only and not os.path.isdir(self.directory):
+            raise FileNotFoundError(f"{self.directory}: no checkpoints")
         self._options = ocp.CheckpointManagerOptions(
-            create=True,
+            create=not read_only,
             # a save killed before its rename leaves a tmp dir: drop it on reopen
-            cleanup_tmp_directories=True,
+            cleanup_tmp_directories=not read_only,
             enable_async_checkpointing=async_save,
             save_decision_policy=ocp.checkpoint_managers.FixedIntervalPolicy(save_interval_steps),
             preservation_policy=ocp.checkpoint_managers.LatestN(max_to_keep),
@@ -287,7 +282,7 @@ class MemberCheckpoints:
     def mark_finished(self, payload: dict[str, Any]) -> None:
         """Record that this member finished training (atomic JSON write)."""
         self.wait()
-        write_json_atomic(self.finished_path, {"finished_unix_s": time.time(), **payload})
+        files.write_json(self.finished_path, {"finished_unix_s": time.time(), **payload})
 
     def is_finished(self) -> bool:
         """True if :meth:`mark_finished` completed for this member."""
@@ -295,37 +290,17 @@ class MemberCheckpoints:
 
     def finished_payload(self) -> dict[str, Any] | None:
         """The payload given to :meth:`mark_finished`, or None if not finished."""
-        if not self.is_finished():
-            return None
-        with open(self.finished_path) as f:
+        return read_finished(self.directory)
+
+
+def read_finished(directory: str) -> dict[str, Any] | None:
+    """The finished marker of the member checkpoints in ``directory`` (None if
+    the member has not finished), read without opening (or creating) anything."""
+    path = os.path.join(os.fspath(directory), FINISHED_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        try:
             return json.load(f)
-
-
-def save_params(path: str, params: Any) -> None:
-    """Save a final parameter pytree to ``path`` (a directory; atomic rename).
-
-    An existing directory at ``path`` is replaced.
-    """
-    path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path):
-        shutil.rmtree(path)
-    with ocp.StandardCheckpointer() as checkpointer:
-        checkpointer.save(path, _as_saveable(params))
-        checkpointer.wait_until_finished()
-
-
-def load_params(path: str, target: Any = None) -> Any:
-    """Load a parameter pytree written by :func:`save_params`.
-
-    Args:
-      path: the directory given to ``save_params``.
-      target: optional pytree of arrays / ShapeDtypeStruct (shapes, dtypes,
-        shardings); None restores on the default device as saved.
-    """
-    path = os.path.abspath(os.fspath(path))
-    if not os.path.isfile(os.path.join(path, COMMIT_MARKER)):
-        raise FileNotFoundError(f"{path}: no committed parameter checkpoint")
-    with ocp.StandardCheckpointer() as checkpointer:
-        if target is None:
-            return checkpointer.restore(path)
-        return checkpointer.restore(path, _as_abstract(target))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: unreadable finished marker ({e})") from e

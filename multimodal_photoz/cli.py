@@ -1,8 +1,9 @@
-"""The ``photoz`` command line: one subcommand per module in ``SUBCOMMAND_MODULES``.
+"""The ``photoz`` command line and the one path from a user error to exit status 2.
 
-Each module has ``register(subparsers)``, which adds its subcommand(s) and sets
-``func`` (args -> exit status) as the parser default. Modules are imported only
-when the CLI starts, so that a missing optional part does not break the others.
+Each module in ``SUBCOMMAND_MODULES`` has ``register(subparsers)``, which adds
+its subcommand(s) and sets ``func`` (args -> exit status) as the parser default.
+Modules are imported only when the CLI starts, so that a missing optional part
+does not break the others.
 """
 
 from __future__ import annotations
@@ -10,17 +11,26 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
+
+DESCRIPTION = ("Photometric redshifts from multiband galaxy images: simulate or ingest "
+               "cutouts, train k-fold ensembles, predict, evaluate and compare runs.")
 
 SUBCOMMAND_MODULES = [
-    "multimodal_photoz.data.cli",
+    "multimodal_photoz.data.ingest.cli",
     "multimodal_photoz.simulate.cli",
     "multimodal_photoz.run_cli",
 ]
 
+# Errors of the user's data, files or configuration: they already name the file,
+# the object and the field, so commands print them without a traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
+               IsADirectoryError, PermissionError)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``photoz`` parser with every available subcommand registered."""
-    parser = argparse.ArgumentParser(prog="photoz", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="photoz", description=DESCRIPTION)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMAND_MODULES:
         try:
@@ -33,24 +43,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Errors of the user's data, files or configuration: they already name the file,
-# the object and the field, so the command prints them without a traceback.
-USER_ERRORS = (ValueError, FileNotFoundError)
-
-
 def main(argv=None) -> int:
     """Runs a ``photoz`` subcommand; returns the exit status (errors propagate)."""
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
 
-def console(argv=None) -> int:
-    """The ``photoz`` command: user errors become one line on stderr and exit status 2."""
+def console_main(fn: Callable[[list[str] | None], int | None], argv=None,
+                 prog: str = "photoz") -> int:
+    """Runs ``fn(argv)``; a user error becomes one line on stderr and status 2."""
     try:
-        return main(argv)
+        return int(fn(argv) or 0)
     except USER_ERRORS as err:
-        print(f"photoz: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
+
+
+def console(argv=None) -> int:
+    """The ``photoz`` command (the package's console script)."""
+    return console_main(main, argv, "photoz")
 
 
 if __name__ == "__main__":

@@ -45,18 +45,21 @@ class RunLogger:
       name: run name, stored in every line and used as TensorBoard sub-directory.
       member: default ensemble member for :meth:`scalars`.
       tensorboard: also write ``<workdir>/tensorboard/<name>[/member_<k>]`` event files.
+      enabled: False writes nothing (processes other than 0 of a multi-process run).
     """
 
     def __init__(self, workdir: str, name: str, *, member: int | None = None,
-                 tensorboard: bool = True):
+                 tensorboard: bool = True, enabled: bool = True):
         self.workdir = os.fspath(workdir)
         self.name = name
         self.member = member
-        os.makedirs(self.workdir, exist_ok=True)
         self.path = os.path.join(self.workdir, LOG_FILE)
-        self._file = open(self.path, "a", buffering=1)  # line-buffered: a kill loses at most one line
+        if enabled:
+            os.makedirs(self.workdir, exist_ok=True)
+        # line-buffered: a kill loses at most one line
+        self._file = open(self.path if enabled else os.devnull, "a", buffering=1)
         self._start = time.time()
-        self._tensorboard = tensorboard
+        self._tensorboard = tensorboard and enabled
         self._writers: dict[int | None, Any] = {}
 
     def _writer(self, member: int | None) -> Any:

@@ -33,7 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from multimodal_photoz import __version__, metrics
+from multimodal_photoz import __version__, files, metrics
 
 FORMAT_VERSION = 1
 PDF_SUM_TOLERANCE = 1e-3  # softmax outputs in float32 sum to 1 far better than this
@@ -185,8 +185,7 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
     pred = _assemble(dict(id=ids, fold=fold, pdf=pdf, bin_edges=bin_edges, z_regression=z_regression,
                           z_spec=z_spec, z_median=z_median, z_mean=z_mean, z_mode=z_mode,
                           mag_i=mag_i, ebv=ebv), source=path)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
+    with files.atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, values in pred.items():
                 if name == "pdf":  # the bulk of the file: compress, one chunk ~ 1 MB
@@ -196,12 +195,6 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
                 else:
                     f.create_dataset(name, data=values)
             f.attrs.update(_attributes(config, bands, n_members, attrs))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

@@ -2,37 +2,43 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 
-from multimodal_photoz import flags
+from multimodal_photoz.config import EvaluationConfig, flags
+from multimodal_photoz.metrics import N_RESAMPLES
+
+
+def build_run_config(settings: dict, data: str):
+    """The ``RunConfig`` of ``settings`` on the data set at ``data``."""
+    from multimodal_photoz.config import build
+    from multimodal_photoz.data import open_dataset
+
+    source = open_dataset(data)
+    return build({**settings, "data.path": data}, data_bands=source.bands,
+                 z_spec_max=float(source.catalogue()["z_spec"].max()))
+
+
+def format_metrics(metrics: dict, where: str) -> str:
+    return (f"{where}: sigma_MAD {metrics['sigma_mad'] * 1e3:.2f}e-3, outliers "
+            f"{metrics['outlier_fraction'] * 100:.2f}%, bias {metrics['bias'] * 1e3:.2f}e-3 "
+            f"({metrics['n_objects']} objects)")
 
 
 def _train(args) -> int:
-    from multimodal_photoz.data import open_dataset
     from multimodal_photoz.ensemble import train_and_evaluate
 
-    source = open_dataset(args.data)
-    catalogue = source.catalogue()
-    config = flags.run_config_from_args(args, data=args.data, data_bands=source.bands,
-                                        z_spec_max=float(catalogue["z_spec"].max()))
-    if not args.workdir:
-        raise SystemExit("photoz train: --workdir is required")
+    config = build_run_config(flags.settings_from_args(args), args.data)
     metrics = train_and_evaluate(config, args.workdir)
-    _print_metrics(metrics, args.workdir)
+    if metrics:
+        print(format_metrics(metrics, args.workdir))
     return 0
 
 
-def _print_metrics(metrics: dict, where: str) -> None:
-    print(f"{where}: sigma_MAD {metrics['sigma_mad'] * 1e3:.2f}e-3, outliers "
-          f"{metrics['outlier_fraction'] * 100:.2f}%, bias {metrics['bias'] * 1e3:.2f}e-3 "
-          f"({metrics['n_objects']} objects)")
-
-
 def _predict(args) -> int:
-    from multimodal_photoz.inference import predict_with_run
+    from multimodal_photoz.predict import predict_with_run
 
+    if os.path.isdir(args.out):
+        raise ValueError(f"--out {args.out}: is a directory; give the path of an .h5 file")
     fields = predict_with_run(args.run, args.data, args.out)
     print(f"photoz predict: {len(fields['ids'])} objects -> {args.out}")
     return 0
@@ -43,28 +49,28 @@ def _evaluate(args) -> int:
 
     pred = predictions.read_predictions(args.file)
     if "z_spec" not in pred:
-        raise SystemExit(f"{args.file}: no z_spec, nothing to evaluate against")
-    metrics = report.evaluate(pred, args.outlier_threshold, mag_limit=args.mag_limit)
+        raise ValueError(f"{args.file}: no z_spec field, nothing to evaluate against")
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.file)),
                                    os.path.splitext(os.path.basename(args.file))[0] + "_metrics")
-    report.write_report(out, pred, metrics, title=f"evaluation of {args.file}")
-    _print_metrics(metrics, args.file)
+    metrics = report.write_run_report(out, pred, outlier_threshold=args.outlier_threshold,
+                                      mag_limit=args.mag_limit,
+                                      title=f"evaluation of {args.file}")
+    print(format_metrics(metrics, args.file))
     print(f"report: {os.path.join(out, 'report.md')}")
     return 0
 
 
 def _compare(args) -> int:
     from multimodal_photoz import predictions, report
-    from multimodal_photoz.run_config import load_run_config
+    from multimodal_photoz.config import load_run_config
 
     runs = [args.baseline, args.multimodal]
     preds = [predictions.read_predictions(os.path.join(r, "predictions.h5")) for r in runs]
-    threshold = args.outlier_threshold
-    mag_limit = args.mag_limit
+    threshold, mag_limit = args.outlier_threshold, args.mag_limit
     if threshold is None or mag_limit is None:
-        config = load_run_config(args.baseline)
-        threshold = config.outlier_threshold if threshold is None else threshold
-        mag_limit = config.mag_limit if mag_limit is None else mag_limit
+        evaluation = load_run_config(args.baseline)[0].evaluation
+        threshold = evaluation.outlier_threshold if threshold is None else threshold
+        mag_limit = evaluation.mag_limit if mag_limit is None else mag_limit
     out = args.out or os.path.join(args.multimodal, "comparison")
     result = report.write_comparison(out, preds[0], preds[1], threshold,
                                      n_resamples=args.resamples, seed=args.seed,
@@ -77,8 +83,8 @@ def _compare(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train and evaluate a k-fold ensemble")
     p.add_argument("--data", required=True, help="data set directory")
-    flags.add_model_flags(p)
-    flags.add_run_flags(p)
+    p.add_argument("--workdir", required=True, help="run directory (re-run to resume)")
+    flags.add_flags(p)
     p.set_defaults(func=_train)
 
     p = subparsers.add_parser("predict", help="predict new data with every member of a run")
@@ -89,8 +95,9 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("evaluate", help="metrics and figures of a predictions file")
     p.add_argument("file", help="a predictions .h5 with z_spec")
-    p.add_argument("--outlier-threshold", type=float, default=0.15)
-    p.add_argument("--mag-limit", type=float, default=None)
+    p.add_argument("--outlier-threshold", type=float,
+                   default=EvaluationConfig.outlier_threshold)
+    p.add_argument("--mag-limit", type=float, default=EvaluationConfig.mag_limit)
     p.add_argument("--out", default=None, help="report directory (default: beside the file)")
     p.set_defaults(func=_evaluate)
 
@@ -98,7 +105,7 @@ def register(subparsers) -> None:
     p.add_argument("baseline", help="workdir of the baseline run")
     p.add_argument("multimodal", help="workdir of the multimodal run")
     p.add_argument("--out", default=None, help="default: <multimodal>/comparison")
-    p.add_argument("--resamples", type=int, default=10_000)
+    p.add_argument("--resamples", type=int, default=N_RESAMPLES)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--outlier-threshold", type=float, default=None)
     p.add_argument("--mag-limit", type=float, default=None)

@@ -12,7 +12,6 @@ A batch is a dict: ``image`` (B, H, W, C) float32 raw fluxes, ``ebv`` (B,),
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import flax.struct
@@ -23,41 +22,8 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from multimodal_photoz import losses, preprocess
+from multimodal_photoz.config.run import TrainConfig
 from multimodal_photoz.model import ModelConfig, PhotoZNet, init_params
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings (paper Sect. 3.4; prior-networks.md).
-
-    Attributes:
-      batch_size: global batch size (objects per step over all devices).
-      n_steps: number of optimizer steps.
-      learning_rate: Adam learning rate at the start.
-      lr_decay_at: fraction of training after which the rate is divided.
-      lr_decay_factor: the divisor (5, as in Treyer et al.).
-      loss: a name from ``losses.LOSSES`` (``ce_mae`` is eq. 1).
-      augment: random rot90 and flips on device.
-    """
-
-    batch_size: int = 32
-    n_steps: int = 1000
-    learning_rate: float = 1e-4
-    lr_decay_at: float = 0.5
-    lr_decay_factor: float = 5.0
-    loss: str = "ce_mae"
-    augment: bool = True
-
-    def __post_init__(self):
-        if self.loss not in losses.LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; known: {sorted(losses.LOSSES)}")
-        if self.batch_size < 1 or self.n_steps < 1:
-            raise ValueError("batch_size and n_steps must be positive")
-
-    def schedule(self) -> optax.Schedule:
-        boundary = max(1, int(self.n_steps * self.lr_decay_at))
-        return optax.piecewise_constant_schedule(
-            self.learning_rate, {boundary: 1.0 / self.lr_decay_factor})
 
 
 @flax.struct.dataclass

@@ -17,8 +17,6 @@ from multimodal_photoz.checkpoints import (
     CheckpointWarning,
     MemberCheckpoints,
     NoValidCheckpointError,
-    load_params,
-    save_params,
 )
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -152,16 +150,6 @@ def test_finished_marker(tmp_path):
     payload = reopened.finished_payload()
     assert payload["final_step"] == 1000 and payload["best_loss"] == 1.25
     assert not [n for n in os.listdir(reopened.directory) if ".tmp" in n]
-
-
-def test_save_and_load_params(tmp_path):
-    params = make_state(3)["params"]
-    save_params(tmp_path / "ensemble" / "member_0", params)
-    assert_bit_identical(load_params(tmp_path / "ensemble" / "member_0"), params)
-    save_params(tmp_path / "ensemble" / "member_0", make_state(4)["params"])  # overwrite
-    assert_bit_identical(load_params(tmp_path / "ensemble" / "member_0", params), make_state(4)["params"])
-    with pytest.raises(FileNotFoundError, match="member_1"):
-        load_params(tmp_path / "ensemble" / "member_1")
 
 
 CHILD = textwrap.dedent("""

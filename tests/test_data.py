@@ -8,8 +8,8 @@ import pytest
 
 from multimodal_photoz.data import (BadInputError, DatasetWriter, fold_of, open_dataset,
                                     write_dataset)
-from multimodal_photoz.data import layout, wire
-from multimodal_photoz.data.folds import splitmix64
+from multimodal_photoz.data.format import checks, layout, wire
+from multimodal_photoz.data.format.folds import splitmix64
 
 
 def _arrays(n=12, stamp=6, bands="griz", seed=0):
@@ -206,3 +206,23 @@ def test_existing_directory_needs_overwrite_and_tampering_is_detected(written, t
         open_dataset(path)
     with pytest.raises(FileNotFoundError, match="photoz.json"):
         open_dataset(tmp_path)
+
+
+def test_each_object_is_checked_once_when_written(tmp_path, monkeypatch):
+    checked = []
+    value_problems = checks.value_problems
+    monkeypatch.setattr(checks, "value_problems", lambda name, values, rows=None, **kw: (
+        checked.extend((name, int(r)) for r in rows) or value_problems(name, values, rows, **kw)))
+    a = _arrays(n=10)
+    write_dataset(tmp_path / "ds", bands="griz", name="d", batch_size=4, **a)
+    assert sorted(checked) == sorted((f, r) for f in ("z_spec", "ebv") for r in range(10))
+
+
+def test_integer_ids_parse_like_any_other_ids():
+    ids, rows = np.array([5, -3, 7, 5, 2**40], np.int64), np.arange(5) + 10
+    fast, generic = checks.parse_ids(ids, rows), checks.parse_ids(ids.astype(object), rows)
+    np.testing.assert_array_equal(fast[0], generic[0])
+    assert fast[1] == generic[1] and [p.kind for p in fast[1]] == ["negative", "duplicate",
+                                                                   "duplicate"]
+    big_ids, problems = checks.parse_ids(np.array([1, 2**63], np.uint64))
+    assert big_ids.tolist() == [1, -1] and "does not fit in int64" in problems[0].detail

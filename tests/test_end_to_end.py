@@ -72,11 +72,9 @@ def test_every_object_predicted_once_with_normalized_pdfs(tiny, two_runs):
 def test_members_predict_only_their_test_fold(tiny, two_runs):
     from multimodal_photoz.data import fold_of, open_dataset
     ids = open_dataset(tiny["data"]).catalogue()["id"]
-    folds = fold_of(ids, 5)
-    for fold in range(5):
-        with np.load(os.path.join(two_runs["early"], "members", f"fold{fold}_seed0",
-                                  "test_predictions.npz")) as f:
-            assert sorted(f["id"].tolist()) == sorted(ids[folds == fold].tolist())
+    pred = predictions.read_predictions(os.path.join(two_runs["early"], "predictions.h5"))
+    folds = dict(zip(ids.tolist(), fold_of(ids, 5).tolist()))
+    assert pred["fold"].tolist() == [folds[i] for i in pred["id"].tolist()]
 
 
 def test_compare_writes_table3_and_refuses_other_objects(tiny, two_runs, capsys, tmp_path):

@@ -5,7 +5,9 @@ import os
 import pytest
 
 from experiments import common
-from multimodal_photoz.presets import SCALES, SURVEYS
+from experiments.configs import common as configs
+from experiments.configs import hsc9, sdss
+from multimodal_photoz.surveys import SURVEYS
 
 
 def test_presets_follow_the_paper():
@@ -13,8 +15,21 @@ def test_presets_follow_the_paper():
     assert SURVEYS["sdss"].outlier_threshold == 0.05 and SURVEYS["sdss"].paper_seeds == 5
     assert all(SURVEYS[s].outlier_threshold == 0.15 for s in ("cfhtls", "hsc6", "hsc9"))
     assert SURVEYS["hsc9"].bands == "ugrizyjhk" and SURVEYS["hsc9"].mag_limit == 24.0
-    paper = SCALES["paper"]
-    assert (paper.stamp, paper.width, paper.batch_size) == (64, 1.0, 32)
+    paper = configs.SCALES["paper"]
+    assert (paper["data.stamp"], paper["model.width"], paper["train.batch_size"]) == (64, 1.0, 32)
+
+
+def test_get_config_states_only_what_differs():
+    quick = hsc9.get_config("scale=quick,fusion=early")
+    assert quick["model.fusion"] == "early" and quick["model.n_bins"] == 200
+    assert quick["evaluation.mag_limit"] == 24.0 and quick["ensemble.seeds"] == (0,)
+    paper = sdss.get_config("scale=paper")
+    assert paper["model.n_bins"] == 180 and paper["ensemble.seeds"] == (0, 1, 2, 3, 4)
+    assert "model.fusion" not in paper
+    with pytest.raises(ValueError, match="unknown scale"):
+        hsc9.get_config("scale=huge")
+    with pytest.raises(ValueError, match="expected scale"):
+        hsc9.get_config("width=2")
 
 
 def test_paper_scale_resolves_to_the_paper_setup(tmp_path, monkeypatch):
@@ -23,10 +38,16 @@ def test_paper_scale_resolves_to_the_paper_setup(tmp_path, monkeypatch):
     config, workdir = common.resolve("sdss", ["--scale=paper", f"--data={smoke_data}",
                                               "--fusion=early"])
     assert config.train.batch_size == 32 and config.train.n_steps == 120_000
-    assert config.seeds == (0, 1, 2, 3, 4) and config.n_folds == 5
+    assert config.ensemble.seeds == (0, 1, 2, 3, 4) and config.ensemble.n_folds == 5
     assert config.model.width == 1.0 and config.model.n_bins == 180
     assert [m for m in config.model.modality_names()] == ["u_g", "g_r", "r_i", "i_z"]
-    assert config.outlier_threshold == 0.05 and workdir.endswith("sdss_paper_early_concat")
+    assert config.evaluation.outlier_threshold == 0.05
+    assert workdir.endswith("sdss_paper_early_concat")
+    # the generic syntax wins over the named flags and the preset
+    config, _ = common.resolve("sdss", ["--scale=paper", f"--data={smoke_data}", "--steps=10",
+                                        "--set", "train.n_steps=2000",
+                                        "--set", "train.lr_decay_at=0.75"])
+    assert config.train.n_steps == 2000 and config.train.lr_decay_at == 0.75
     with pytest.raises(SystemExit):
         common.resolve("hsc9", ["--fusion=latest"])
 
@@ -45,3 +66,11 @@ def test_smoke_run_simulates_once_and_trains(tmp_path, monkeypatch, capsys):
                          "--modality-dropout=1"])
     out = capsys.readouterr().out
     assert "simulate:" not in out and out.count(": skipped") == 5
+
+
+def test_the_simulator_observes_the_surveys_of_the_one_table():
+    from multimodal_photoz.simulate import SURVEYS as OBSERVED
+
+    assert set(OBSERVED) == set(SURVEYS)
+    for name, survey in SURVEYS.items():
+        assert "".join(b.band for b in OBSERVED[name].bands) == survey.bands, name

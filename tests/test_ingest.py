@@ -1,5 +1,6 @@
 """Ingestion of users' data: cubes and catalogues with cutouts, through the CLI."""
 
+import collections
 import csv
 import os
 
@@ -9,10 +10,10 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from multimodal_photoz.cli import main
+from multimodal_photoz.cli import build_parser, console
 from multimodal_photoz.data import BadInputError, open_dataset
-from multimodal_photoz.data.ingest import IngestConfig, ingest
-from multimodal_photoz.data.inputs import CubeInput
+from multimodal_photoz.data.format import checks
+from multimodal_photoz.data.ingest import READERS, CubeInput, IngestConfig, cli, ingest
 
 N = 6
 FILE_BANDS = ("z", "g", "r", "i")          # channel order of the cube files
@@ -38,7 +39,7 @@ def _write_cube(path, arrays, layout):
 
 
 def _ingest(*args):
-    return main(["ingest", *map(str, args)])
+    return console(["ingest", *map(str, args)])
 
 
 @pytest.mark.parametrize("suffix, layout", [(".npz", "NCHW"), (".h5", "NHWC"), (".h5", "NCHW")])
@@ -186,9 +187,6 @@ def test_missing_band_is_an_error_unless_allowed_then_masked(tmp_path):
 
 def ingest_from_cli(args):
     """Runs the CLI's ingestion but lets the error propagate (to check its type)."""
-    from multimodal_photoz.cli import build_parser
-    from multimodal_photoz.data import cli
-
     parsed = build_parser().parse_args(["ingest", *map(str, args)])
     reader = cli._reader(parsed)
     config = IngestConfig(out_dir=parsed.out, stamp=parsed.stamp,
@@ -305,3 +303,56 @@ def test_cube_bad_values_name_file_object_and_field(tmp_path, capsys):
         report = list(csv.DictReader(f))
     assert [(r["id"], r["field"]) for r in report] == [("103", "image"), ("104", "z_spec")]
     assert "has non-finite pixels in band r (1 NaN, 0 infinite)" in report[0]["detail"]
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    """Counts (field, row) -> times each object's field went through a ``checks`` function."""
+    counts = collections.Counter()
+    original = {name: getattr(checks, name) for name in
+                ("parse_ids", "value_problems", "image_problems", "magnitude_problems")}
+
+    def parse_ids(values, rows):
+        counts.update(("id", int(r)) for r in rows)
+        return original["parse_ids"](values, rows)
+
+    def value_problems(name, values, rows, **kwargs):
+        counts.update((name, int(r)) for r in rows)
+        return original["value_problems"](name, values, rows, **kwargs)
+
+    def image_problems(images, band_mask, bands, rows):
+        counts.update(("image", int(r)) for r in rows)
+        return original["image_problems"](images, band_mask, bands, rows)
+
+    def magnitude_problems(mags, rows):
+        counts.update((f"mag_{band}", int(r)) for band in mags for r in rows)
+        return original["magnitude_problems"](mags, rows)
+
+    for name, wrapper in [("parse_ids", parse_ids), ("value_problems", value_problems),
+                          ("image_problems", image_problems),
+                          ("magnitude_problems", magnitude_problems)]:
+        monkeypatch.setattr(checks, name, wrapper)
+    return counts
+
+
+def test_ingest_checks_each_object_once(tmp_path, checked):
+    arrays = dict(_cube_arrays(), mag_r=np.linspace(18, 23, N))
+    arrays["images"][3, 2, 2, 2] = np.nan                       # excluded (skip)
+    _write_cube(tmp_path / "cube.npz", arrays, "NHWC")
+    reader = CubeInput(tmp_path / "cube.npz", bands=FILE_BANDS)
+    report = ingest(reader, IngestConfig(out_dir=tmp_path / "ds", on_bad="skip", batch_size=4))
+    assert report.written == N - 1
+    fields = ("id", "z_spec", "ebv", "mag_r", "image")
+    assert checked == {(field, row): 1 for field in fields for row in range(N)}
+
+
+def test_ingest_takes_its_reader_from_the_registry(tmp_path):
+    parser = build_parser()
+    for kind, reader in READERS.items():                       # --cube, --catalogue
+        args = parser.parse_args(["ingest", f"--{kind}", "x", "--bands", "g", "--out", "o"])
+        assert all(hasattr(args, option) for option in reader.OPTIONS)
+    _write_cube(tmp_path / "c.npz", _cube_arrays(), "NCHW")
+    args = parser.parse_args(["ingest", "--cube", str(tmp_path / "c.npz"), "--bands", "z,g,r,i",
+                              "--z-key", "z_spec", "--out", str(tmp_path / "ds")])
+    reader = cli._reader(args)
+    assert isinstance(reader, READERS["cube"]) and reader.layout == "NCHW"

@@ -1,5 +1,6 @@
 import functools
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -183,8 +184,7 @@ def test_initialization_follows_flax_defaults_and_the_key():
     np.testing.assert_allclose(params["branches_size2"]["stem"]["prelu"]["negative_slope"], 0.01)
     stacked = params["branches_size2"]["block1"]["b3_conv3x3"]["kernel"]
     assert not np.allclose(stacked[0], stacked[1])  # branches start different
-    chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), params, again)
-    assert all(jax.tree.leaves(chex_equal))
+    chex.assert_trees_all_equal(params, again)
     assert not np.array_equal(other["fc1"]["kernel"], params["fc1"]["kernel"])
 
 

@@ -136,4 +136,6 @@ def test_to_qp_follows_the_documented_recipe(tmp_path, monkeypatch):
     density = calls["data"]["pdfs"]
     np.testing.assert_allclose((density * np.diff(EDGES)).sum(axis=1), 1.0, atol=1e-6)  # unit integral
     assert set(calls["ancil"]) == {"zmode", "zmean", "zmedian", "id"}
-    assert "to_qp" in to_qp.__name__ and "qp.Ensemble(qp.hist" in to_qp.__doc__
+    stored = read_predictions(path)
+    np.testing.assert_array_equal(calls["ancil"]["id"], stored["id"])
+    np.testing.assert_array_equal(calls["ancil"]["zmedian"], stored["z_median"])

@@ -8,6 +8,7 @@ import pytest
 
 from multimodal_photoz import report
 from multimodal_photoz.logs import RunLogger
+from multimodal_photoz.report import evaluation
 
 EDGES = np.linspace(0.0, 2.0, 201)  # 200 bins of width 0.01
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -183,3 +184,103 @@ def test_write_comparison_files(tmp_path):
     assert "| Multimodal |" in open(tmp_path / "comparison.md").read()
     assert_png(tmp_path / "figures" / "bootstrap.png")
     assert_png(tmp_path / "figures" / "binned_overlay.png")
+
+
+def count_calls(monkeypatch, module, name):
+    """Wrap module.name so that calls are counted; returns the list of calls."""
+    calls, original = [], getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_write_comparison_draws_the_overlay_without_evaluating(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("write_comparison must not evaluate the runs again")
+
+    for name in ("evaluate", "evaluate_with_mask"):
+        monkeypatch.setattr(evaluation, name, refuse)
+    monkeypatch.setattr(report, "evaluate", refuse)
+    selects = count_calls(monkeypatch, evaluation, "select")
+    base, multi = synthetic_pair(n=500)
+    report.write_comparison(tmp_path, base, multi, 0.15, n_resamples=50, mag_limit=24)
+    assert len(selects) == 1
+    assert_png(tmp_path / "figures" / "bootstrap.png")
+    assert_png(tmp_path / "figures" / "binned_overlay.png")
+
+
+def test_binned_summary_matches_evaluate():
+    base, _ = synthetic_pair(n=600)
+    ev, mask = report.evaluate_with_mask(base, 0.15, mag_limit=24)
+    summary = report.binned_summary(base, mask, 0.15)
+    assert set(summary) == {"sigma_mad", "outlier_fraction", "bias", "binned"}
+    expected = {k: ev[k] for k in summary}
+    assert json.dumps(report.to_jsonable(summary), sort_keys=True) == json.dumps(
+        report.to_jsonable(expected), sort_keys=True)
+
+
+def test_evaluate_with_mask_returns_the_selection():
+    pred = make_run(np.ones(4), np.ones(4), mag_i=[20.0, 23.9, 24.0, 24.5])
+    pred["z_spec"][1] = np.nan
+    ev, mask = report.evaluate_with_mask(pred, 0.15, mag_limit=24)
+    assert mask.tolist() == [True, False, True, False]
+    assert json.dumps(report.to_jsonable(ev)) == json.dumps(
+        report.to_jsonable(report.evaluate(pred, 0.15, mag_limit=24)))
+
+
+def test_run_report_selects_once(tmp_path, monkeypatch):
+    base, _ = synthetic_pair(n=600)
+    selects = count_calls(monkeypatch, evaluation, "select")
+    ev = report.write_run_report(tmp_path / "one", base, outlier_threshold=0.15, mag_limit=24, title="t")
+    assert len(selects) == 1
+    assert json.loads(open(tmp_path / "one" / "metrics.json").read()) == report.to_jsonable(ev)
+    assert ev["n_objects"] == ev["selection"]["n_selected"] < 600
+    assert_png(tmp_path / "one" / "figures" / "zphot_zspec.png")
+    # the older pair evaluate + write_report: the report reuses the evaluation's selection
+    selects.clear()
+    report.write_report(tmp_path / "two", base, report.evaluate(base, 0.15, mag_limit=24), title="t")
+    assert len(selects) == 1
+    assert open(tmp_path / "two" / "report.md").read() == open(tmp_path / "one" / "report.md").read()
+
+
+def test_write_report_refuses_metrics_of_other_predictions(tmp_path):
+    base, _ = synthetic_pair(n=600)
+    ev = report.evaluate(base, 0.15, mag_limit=24)
+    with pytest.raises(ValueError, match="not the same run"):
+        report.write_report(tmp_path, base, ev, mag_i=np.full(600, 20.0))
+
+
+def hidden_files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
+
+
+@pytest.mark.parametrize("kind", ["report", "comparison"])
+def test_markdown_written_atomically(tmp_path, monkeypatch, kind):
+    base, multi = synthetic_pair(n=300)
+
+    def write():
+        if kind == "report":
+            report.write_run_report(tmp_path, base, outlier_threshold=0.15)
+        else:
+            report.write_comparison(tmp_path, base, multi, 0.15, n_resamples=20)
+
+    write()
+    md = tmp_path / f"{kind}.md"
+    assert md.read_text().startswith("# ") and hidden_files(tmp_path) == []
+    md.write_text("previous report")
+    real_replace = os.replace
+
+    def replace_fails_for_markdown(src, dst):
+        if str(dst).endswith(".md"):
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_fails_for_markdown)
+    with pytest.raises(OSError, match="disk full"):
+        write()
+    # a failed write leaves the previous file whole and no temporary file beside it
+    assert md.read_text() == "previous report" and hidden_files(tmp_path) == []

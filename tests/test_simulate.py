@@ -161,7 +161,7 @@ def test_bad_arguments_are_reported():
 
 
 def test_cli_writes_a_readable_data_set(tmp_path):
-    data = pytest.importorskip("multimodal_photoz.data")
+    from multimodal_photoz import data
     from multimodal_photoz.simulate import cli
 
     parser = argparse.ArgumentParser(prog="photoz")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from multimodal_photoz import losses, preprocess, train
+from multimodal_photoz.config import TrainConfig
 from multimodal_photoz.model import make_config
 
 
@@ -46,7 +47,7 @@ def test_weights_exclude_padding_rows():
 
 
 def test_learning_rate_is_divided_by_five_at_half_training():
-    schedule = train.TrainConfig(n_steps=100, learning_rate=1e-4).schedule()
+    schedule = TrainConfig(n_steps=100, learning_rate=1e-4).schedule()
     assert np.isclose(schedule(49), 1e-4) and np.isclose(schedule(50), 2e-5)
 
 
@@ -54,7 +55,7 @@ def test_learning_rate_is_divided_by_five_at_half_training():
 def test_overfits_a_fixed_tiny_batch(modality_size):
     config = make_config("ugriz", modality_size=modality_size, fusion="early", width=0.125,
                          n_bins=20, z_max=1.0)
-    tc = train.TrainConfig(batch_size=8, n_steps=60, learning_rate=3e-3, augment=False)
+    tc = TrainConfig(batch_size=8, n_steps=60, learning_rate=3e-3, augment=False)
     mesh = train.make_mesh(jax.local_devices()[:1])
     state = train.create_train_state(jax.random.key(0), config, tc,
                                      preprocess.BandStats.identity(5), 16, mesh)
@@ -70,7 +71,7 @@ def test_overfits_a_fixed_tiny_batch(modality_size):
 
 def test_same_key_same_run():
     config = make_config("ugri", modality_size=2, width=0.1, n_bins=8, z_max=1.0)
-    tc = train.TrainConfig(batch_size=4, n_steps=4)
+    tc = TrainConfig(batch_size=4, n_steps=4)
     mesh = train.make_mesh(jax.local_devices()[:1])
     step = train.make_train_step(config, tc, mesh)
     batch = train.shard_batch(tiny_batch(4, n_bands=4), mesh)
@@ -88,10 +89,11 @@ DEVICE_SCRIPT = textwrap.dedent("""
     import json, jax, numpy as np
     jax.config.update("jax_num_cpu_devices", 4)
     from multimodal_photoz import preprocess, train
+    from multimodal_photoz.config import TrainConfig
     from multimodal_photoz.model import make_config
     config = make_config("ugriz", modality_size=2, width=0.1, n_bins=16, z_max=1.0,
                          modality_dropout=1)
-    tc = train.TrainConfig(batch_size=8, n_steps=10, learning_rate=1e-3)
+    tc = TrainConfig(batch_size=8, n_steps=10, learning_rate=1e-3)
     rng = np.random.default_rng(0)
     batch = {"image": (rng.normal(size=(8, 16, 16, 5)) * 10).astype(np.float32),
              "ebv": rng.uniform(0, 0.1, 8).astype(np.float32),
@@ -125,3 +127,23 @@ def test_one_and_four_devices_give_the_same_update():
     np.testing.assert_allclose(one["kernel"], four["kernel"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(one["stem"], four["stem"], rtol=1e-4, atol=1e-6)
     assert one["losses"][1] != one["losses"][0]  # the parameters did move
+
+
+def test_hot_loop_makes_no_hidden_host_device_transfer():
+    """Batches and keys on device, the steps run under jax_transfer_guard('disallow')."""
+    config = make_config("ugriz", modality_size=2, width=0.05, n_bins=8, z_max=1.0)
+    tc = TrainConfig(batch_size=8, n_steps=10, learning_rate=1e-3)
+    mesh = train.make_mesh()
+    stats = preprocess.BandStats(mean=(0.1,) * 5, std=(2.0,) * 5)
+    state = train.create_train_state(jax.random.key(0), config, tc, stats, 16, mesh)
+    step = train.make_train_step(config, tc, mesh)
+    batch = train.shard_batch({**tiny_batch(), "band_mask": np.ones((8, 5), np.float32)}, mesh)
+    key = jax.device_put(jax.random.key(1), train.replicated(mesh))
+    state, _ = step(state, batch, key)  # compile outside the guard
+    with jax.transfer_guard("disallow"):
+        for _ in range(3):
+            state, metrics = step(state, batch, key)
+    assert int(state.step) == 4 and np.isfinite(float(metrics["loss"]))
+    with pytest.raises(Exception, match="[Dd]isallowed"):  # the guard does catch a copy
+        with jax.transfer_guard("disallow"):
+            step(state, {**batch, "ebv": np.zeros(8, np.float32)}, key)

@@ -1,8 +1,13 @@
-"""Data sets of galaxy cutouts: writing, reading, ingestion and the input pipeline.
+"""Data sets of galaxy cutouts, in three parts:
 
-A data set is a directory in tensorflow-datasets' ``array_record`` format plus
-a fast side catalogue (layout in ``multimodal_photoz.data.layout``); it is read
-without TensorFlow.
+- ``format/``: the on-disk data-set format and its writer and reader. A data
+  set is a directory in tensorflow-datasets' ``array_record`` format plus a
+  fast side catalogue (``format/layout.py``), read without TensorFlow; every
+  object is checked once, where it enters (``format/checks.py``).
+- ``ingest/``: ingestion of users' own files (an image cube, or a catalogue
+  with FITS cutouts) into a data set: readers, stamp crop/pad, the driver and
+  the ``photoz ingest`` command.
+- ``pipeline.py``: the input pipeline, batches of a data set for training.
 
   write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, ...) -> path
   DatasetWriter(out_dir, bands=..., name=...)  streaming writer (``.add(...)``)
@@ -10,11 +15,11 @@ without TensorFlow.
   fold_of(ids, n_folds=5) -> (N,) int32        folds from a hash of the ids
 """
 
-from multimodal_photoz.data.checks import BadInputError
-from multimodal_photoz.data.folds import N_FOLDS, fold_of
-from multimodal_photoz.data.schema import Schema
-from multimodal_photoz.data.source import PhotozSource, open_dataset
-from multimodal_photoz.data.writer import DatasetWriter, write_dataset
+from multimodal_photoz.data.format.checks import BadInputError
+from multimodal_photoz.data.format.folds import N_FOLDS, fold_of
+from multimodal_photoz.data.format.schema import Schema
+from multimodal_photoz.data.format.source import PhotozSource, open_dataset
+from multimodal_photoz.data.format.writer import DatasetWriter, write_dataset
 
 __all__ = [
     "BadInputError",

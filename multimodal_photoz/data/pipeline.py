@@ -72,13 +72,17 @@ def process_rows(batch_size: int, process_index: int, process_count: int) -> sli
 
 
 class _ReadBatch:
-    """grain map: local batch indices -> host numpy batch."""
+    """grain map: local batch indices -> host numpy batch of the chosen bands."""
 
-    def __init__(self, source):
+    def __init__(self, source, channels=None):
         self.source = source
+        self.channels = None if channels is None else np.asarray(channels, np.int64)
 
     def __call__(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         batch = self.source.read_batch(rows)
+        if self.channels is not None:
+            batch["image"] = batch["image"][..., self.channels]
+            batch["band_mask"] = batch["band_mask"][..., self.channels]
         batch["weight"] = (np.asarray(rows) >= 0).astype(np.float32)
         return {k: np.asarray(batch[k], DEVICE_COLUMNS[k]) for k in DEVICE_COLUMNS}
 
@@ -100,7 +104,8 @@ def _data_sharding(mesh, batch_size: int):
 def iterate_batches(source, indices, *, batch_size: int, seed: int, epoch: int,
                     shuffle: bool = True, drop_remainder: bool = True, mesh=None,
                     process_index: int | None = None, process_count: int | None = None,
-                    read_threads: int = 2, prefetch: int = 2, start: int = 0) -> Iterator[dict]:
+                    read_threads: int = 2, prefetch: int = 2, start: int = 0,
+                    channels=None) -> Iterator[dict]:
     """Yields the epoch's batches as global jax Arrays sharded over 'data'.
 
     Args:
@@ -116,6 +121,8 @@ def iterate_batches(source, indices, *, batch_size: int, seed: int, epoch: int,
       read_threads: grain threads reading batches ahead (0 reads inline).
       prefetch: batches read ahead.
       start: first batch to yield; earlier ones are not read (resuming mid-epoch).
+      channels: (C,) indices of the data set's bands to keep, in this order
+        (``band_channels``); None keeps every band.
     Yields:
       {'image': (B,S,S,C) f32 raw fluxes, 'ebv': (B,) f32, 'z_spec': (B,) f32,
        'band_mask': (B,C) f32, 'weight': (B,) f32} jax Arrays and
@@ -133,7 +140,7 @@ def iterate_batches(source, indices, *, batch_size: int, seed: int, epoch: int,
     if len(batches) == 0:
         return
     ids = source.catalogue()["id"]
-    read = _ReadBatch(source)
+    read = _ReadBatch(source, channels)
     if read_threads > 0:
         hosts = grain.MapDataset.source([b[mine] for b in batches]).map(read).to_iter_dataset(
             grain.ReadOptions(num_threads=read_threads,
@@ -147,7 +154,23 @@ def iterate_batches(source, indices, *, batch_size: int, seed: int, epoch: int,
         yield batch
 
 
-def band_statistics(source, indices, batch_size: int = 256) -> BandStats:
+def band_channels(data_bands, model_bands, data_path: str) -> np.ndarray | None:
+    """Channels of a data set that a model reads, in the model's band order
+    (None: every channel, in order).
+
+    Raises:
+      ValueError: the model asks for a band the data set does not have.
+    """
+    data_bands, model_bands = list(data_bands), list(model_bands)
+    missing = [b for b in model_bands if b not in data_bands]
+    if missing:
+        raise ValueError(f"{data_path}: the data set has bands {''.join(data_bands)!r}; "
+                         f"the model asks for {''.join(missing)!r} too")
+    channels = np.array([data_bands.index(b) for b in model_bands], np.int64)
+    return None if channels.tolist() == list(range(len(data_bands))) else channels
+
+
+def band_statistics(source, indices, batch_size: int = 256, channels=None) -> BandStats:
     """Per-band mean and std of compressed pixels over the given (training) objects.
 
     Absent bands of an object are left out of that band's statistics.
@@ -156,15 +179,19 @@ def band_statistics(source, indices, batch_size: int = 256) -> BandStats:
       source: a ``PhotozSource``.
       indices: (N,) training object indices only (never validation/test).
       batch_size: objects read at a time.
+      channels: as in ``iterate_batches``.
     Returns:
-      ``BandStats`` with (C,) mean and std.
+      ``BandStats`` with (C,) mean and std of the chosen bands.
     """
     indices = np.asarray(indices, np.int64).reshape(-1)
     if len(indices) == 0:
         raise ValueError("band_statistics needs at least one object")
-    moments = BandMoments.zeros(len(source.bands))
+    read = _ReadBatch(source, channels)
+    moments = None
     for start in range(0, len(indices), batch_size):
-        batch = source.read_batch(np.sort(indices[start:start + batch_size]))
+        batch = read(np.sort(indices[start:start + batch_size]))
+        if moments is None:
+            moments = BandMoments.zeros(batch["image"].shape[-1])
         moments.add(batch["image"], batch["band_mask"])
     return BandStats.from_moments(moments)
 

@@ -46,6 +46,7 @@ from multimodal_photoz.metrics.binning import (  # noqa: F401
     equal_count_edges,
 )
 from multimodal_photoz.metrics.bootstrap import (  # noqa: F401
+    N_RESAMPLES,
     PairedBootstrap,
     paired_bootstrap,
     paired_bootstrap_pvalue,

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from multimodal_photoz.metrics._checks import _redshift_pair
+from multimodal_photoz.surveys import SURVEYS
 
 MAD_TO_SIGMA = 1.4826  # sigma of a Gaussian per unit median absolute deviation
 
-OUTLIER_THRESHOLD = {"sdss": 0.05, "cfhtls": 0.15, "hsc6": 0.15, "hsc9": 0.15}
+OUTLIER_THRESHOLD = {name: s.outlier_threshold for name, s in SURVEYS.items()}
 
 DEFAULT_OUTLIER_THRESHOLD = 0.15  # the paper's threshold for all surveys but SDSS
 

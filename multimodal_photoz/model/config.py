@@ -147,7 +147,10 @@ def make_config(bands: str | Sequence[str], *, modality_size: int | None = 2,
     ``modality_size=None`` (or ``fusion="none"``) gives the baseline;
     ``modality_spec="u_g,g_r"`` gives an explicit list.
     """
-    if kwargs.get("fusion") == "none":
+    if kwargs.get("fusion") == "none":  # the paper's baseline: the only place "none" is read
+        if modality_spec:
+            raise ValueError(f"fusion 'none' is the baseline (all bands as one modality); "
+                             f"it takes no modalities, got {modality_spec!r}")
         kwargs["fusion"] = "early"
         modality_size = None
     if modality_spec:

@@ -3,7 +3,9 @@
 ``DatasetWriter`` takes batches of objects (``add``) so that a data set of any
 size is written with one batch in memory; ``write_dataset`` writes arrays held
 in memory (or memory-mapped / HDF5 arrays, sliced batch by batch) through it.
-The layout is described in ``multimodal_photoz.data.layout``.
+Both check every object (``batch.Batch.check``); ``add_unchecked`` is for
+callers that checked every object already (the ingest driver). The layout is
+described in ``layout``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from multimodal_photoz.bands import check_wavelength_order
-from multimodal_photoz.data import checks, layout, memory
-from multimodal_photoz.data.folds import fold_of
-from multimodal_photoz.data.schema import Schema, extra_dtype
+from multimodal_photoz.data.format import checks, layout
+from multimodal_photoz.data.format.batch import Batch
+from multimodal_photoz.data.format.schema import Schema
+from multimodal_photoz.data.format.shards import ShardWriter
 
 
 class DatasetWriter:
@@ -60,13 +63,12 @@ class DatasetWriter:
         self._declared = dict(stamp_size=stamp_size, mag_bands=mag_bands, extras=extras)
         self._per_shard = objects_per_shard
         self.schema: Schema | None = None
-        self._features = None
+        self._shards: ShardWriter | None = None
         self.staging = self.out_dir.parent / f".{self.out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
         self.staging.mkdir(parents=True)
         self._columns: dict[str, list[np.ndarray]] = {}
-        self._rows: list[np.ndarray] = []
-        self._shard_lengths: list[int] = []
-        self._record_writer = None
+        # (ids, rows) of the batches checked here, for duplicates across batches at the end.
+        self._checked: list[tuple[np.ndarray, np.ndarray]] = []
         self.count = 0
 
     # -- context manager -------------------------------------------------------------
@@ -99,63 +101,41 @@ class DatasetWriter:
           ValueError (``checks.BadInputError`` for a bad object): nothing of
           the batch is written.
         """
-        batch = self._prepare(images, z_spec, ebv, ids, band_mask, mags or {}, extras or {},
-                              rows, source or self.source)
+        source = source or self.source
+        given = Batch.arrange(self.bands, self.count, images=images, z_spec=z_spec, ebv=ebv,
+                              ids=ids, band_mask=band_mask, mags=mags, extras=extras, rows=rows,
+                              source=source)
+        id_array = given.check(self.bands, source)
+        count = self._append(given.stored(id_array), source)
+        self._checked.append((id_array, given.rows))
+        return count
+
+    def add_unchecked(self, *, images, z_spec, ebv, ids, band_mask=None, mags=None,
+                      extras=None) -> int:
+        """Writes a batch of B objects that the caller has checked already; returns B.
+
+        For callers that check each object where it enters, with the functions
+        of ``checks`` (the ingest driver does, to stop or skip): the objects are
+        not checked again, only the shapes of the batch and its features
+        against the data set's. Arguments as in ``add``; ids: (B,) int64,
+        unique in the whole data set, >= 0.
+        """
+        given = Batch.arrange(self.bands, self.count, images=images, z_spec=z_spec, ebv=ebv,
+                              ids=ids, band_mask=band_mask, mags=mags, extras=extras,
+                              source=self.source)
+        return self._append(given.stored(np.asarray(ids, np.int64)), self.source)
+
+    def _append(self, batch: dict[str, np.ndarray], source: str) -> int:
+        """Writes a batch of stored features (feature -> (B, ...) array); returns B."""
         if self.schema is None:
             self._start(batch)
-        self._check_schema(batch, source or self.source)
-        self._write_records(batch)
+        self._check_schema(batch, source)
+        self._shards.write(batch)
         for key, value in batch.items():
-            if key not in ("image", "rows"):
+            if key != "image":
                 self._columns.setdefault(key, []).append(value)
-        self._rows.append(batch["rows"])
         self.count += len(batch["id"])
         return len(batch["id"])
-
-    def _prepare(self, images, z_spec, ebv, ids, band_mask, mags, extras, rows, source) -> dict:
-        """Converts a batch to stored dtypes and checks it; returns feature -> array."""
-        images = np.asarray(images, dtype=np.float32)
-        n_bands = len(self.bands)
-        if images.ndim != 4 or images.shape[3] != n_bands or images.shape[1] != images.shape[2]:
-            raise ValueError(f"{source}: field 'image' has shape {images.shape}; expected "
-                             f"(B, S, S, {n_bands}) for bands {''.join(self.bands)}")
-        b = images.shape[0]
-        rows = np.arange(self.count, self.count + b) if rows is None else np.asarray(rows)
-        band_mask = (np.ones((b, n_bands), bool) if band_mask is None
-                     else np.asarray(band_mask).astype(bool))
-        columns = {"z_spec": z_spec, "ebv": ebv, "id": ids, "rows": rows, "band_mask": band_mask,
-                   **{f"mag_{k}": v for k, v in mags.items()}, **extras}
-        for key, value in columns.items():
-            shape = np.shape(value)
-            want = (b, n_bands) if key == "band_mask" else (b,)
-            if shape != want:
-                raise ValueError(f"{source}: field '{key}' has shape {shape}; expected {want}")
-        images = np.where(band_mask[:, None, None, :], images, np.float32(0))  # absent = 0
-        id_array, problems = self._parse_ids(ids, rows)
-        problems += checks.value_problems("z_spec", z_spec, rows)
-        problems += checks.value_problems("ebv", ebv, rows)
-        problems += checks.image_problems(images, band_mask, self.bands, rows)
-        problems += checks.magnitude_problems(mags, rows)
-        checks.raise_first(checks.attach_ids(problems, id_array, rows), source)
-        batch = {"image": images, "rows": rows, "id": id_array, "fold": fold_of(id_array),
-                 "z_spec": np.asarray(z_spec, np.float32), "ebv": np.asarray(ebv, np.float32),
-                 "band_mask": band_mask}
-        batch.update({f"mag_{k}": np.asarray(v, np.float32) for k, v in mags.items()})
-        batch.update({k: np.asarray(v).astype(extra_dtype(k, v)) for k, v in extras.items()})
-        return batch
-
-    @staticmethod
-    def _parse_ids(ids, rows) -> tuple[np.ndarray, list[checks.Problem]]:
-        """int64 ids and their problems (vectorized for integer arrays)."""
-        raw = np.asarray(ids)
-        if raw.dtype.kind not in "iu":
-            return checks.parse_ids(ids, rows)
-        id_array = raw.astype(np.int64)
-        problems = [checks.Problem(int(rows[i]), "id", "negative",
-                                   f"is negative ({id_array[i]}); ids must be >= 0",
-                                   obj_id=int(id_array[i]))
-                    for i in np.flatnonzero(id_array < 0)]
-        return id_array, problems + checks.duplicate_problems(id_array, rows)
 
     def _start(self, batch: dict) -> None:
         """Fixes the schema from the first batch (or the declared one)."""
@@ -171,9 +151,9 @@ class DatasetWriter:
             else inferred.mag_bands,
             extras=tuple(declared["extras"].items()) if declared["extras"] is not None
             else inferred.extras)
-        self._features = self.schema.features()
         image_bytes = int(np.prod(self.schema.image_shape)) * 4
-        self._per_shard = self._per_shard or max(1, layout.TARGET_SHARD_BYTES // image_bytes)
+        self._shards = ShardWriter(self.staging, self.schema.features(), self._per_shard
+                                   or max(1, layout.TARGET_SHARD_BYTES // image_bytes))
 
     def _check_schema(self, batch: dict, source: str) -> None:
         """Every batch must carry the same features as the first."""
@@ -181,30 +161,10 @@ class DatasetWriter:
         if stamp != self.schema.stamp_size:
             raise ValueError(f"{source}: field 'image' has stamps of {stamp} pixels; this data "
                              f"set has {self.schema.stamp_size}")
-        want = set(self.schema.columns()) | {"image", "rows"}
+        want = set(self.schema.columns()) | {"image"}
         if set(batch) != want:
-            raise ValueError(f"{source}: batch features {sorted(set(batch) - {'rows'})} differ "
-                             f"from the data set's {sorted(want - {'rows'})}")
-
-    def _write_records(self, batch: dict) -> None:
-        """Serializes each object as a tf.train.Example into the current shard."""
-        from array_record.python.array_record_module import ArrayRecordWriter
-
-        memory.reuse_freed_memory()
-        names = [k for k in batch if k != "rows"]
-        for i in range(len(batch["id"])):
-            if self._record_writer is None or self._shard_lengths[-1] >= self._per_shard:
-                self._next_shard(ArrayRecordWriter)
-            example = {k: batch[k][i] for k in names}
-            self._record_writer.write(self._features.serialize_example(example))
-            self._shard_lengths[-1] += 1
-
-    def _next_shard(self, writer_class) -> None:
-        if self._record_writer is not None:
-            self._record_writer.close()
-        path = self.staging / f"shard-{len(self._shard_lengths):05d}.partial"
-        self._record_writer = writer_class(str(path), layout.ARRAY_RECORD_OPTIONS)
-        self._shard_lengths.append(0)
+            raise ValueError(f"{source}: batch features {sorted(batch)} differ "
+                             f"from the data set's {sorted(want)}")
 
     def write_text(self, filename: str, text: str) -> Path:
         """Adds a side file (e.g. a report) that appears with the data set."""
@@ -215,12 +175,8 @@ class DatasetWriter:
     # -- finishing -------------------------------------------------------------------
     def abort(self) -> None:
         """Discards everything written so far."""
-        if self._record_writer is not None:
-            try:
-                self._record_writer.close()
-            except Exception:  # pylint: disable=broad-except  # already failing; clean up
-                pass
-            self._record_writer = None
+        if self._shards is not None:
+            self._shards.abort()
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def close(self) -> Path:
@@ -228,38 +184,35 @@ class DatasetWriter:
         try:
             if self.count == 0:
                 raise ValueError(f"{self.source}: no object to write")
-            self._record_writer.close()
-            self._record_writer = None
+            self._shards.close()
             catalogue = {k: np.concatenate(v) for k, v in self._columns.items()}
-            self._check_unique_ids(catalogue["id"], np.concatenate(self._rows))
+            self._check_unique_ids()
             self._finish_files(catalogue)
         except BaseException:
             self.abort()
             raise
         return self._move_into_place()
 
-    def _check_unique_ids(self, ids: np.ndarray, rows: np.ndarray) -> None:
-        """Ids repeated across batches (each batch was checked on its own)."""
-        uniq, counts = np.unique(ids, return_counts=True)
+    def _check_unique_ids(self) -> None:
+        """Ids repeated across the checked batches (each batch was checked on its own)."""
+        if not self._checked:
+            return
+        ids, rows = (np.concatenate(parts) for parts in zip(*self._checked))
+        _, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            problems = checks.duplicate_problems(ids, rows)
-            checks.raise_first(problems, self.source)
+            checks.raise_first(checks.duplicate_problems(ids, rows), self.source)
 
     def _finish_files(self, catalogue: dict[str, np.ndarray]) -> None:
-        """Renames shards, writes catalogue.npz, photoz.json and the TFDS metadata."""
-        count = len(self._shard_lengths)
-        for k in range(count):
-            (self.staging / f"shard-{k:05d}.partial").rename(
-                self.staging / layout.shard_filename(self.name, k, count))
+        """Writes catalogue.npz, photoz.json, the shards' names and their TFDS metadata."""
         with open(self.staging / layout.CATALOGUE_FILE, "wb") as f:
             np.savez(f, **catalogue)
         digest = hashlib.sha256((self.staging / layout.CATALOGUE_FILE).read_bytes()).hexdigest()
         meta = {"format_version": layout.FORMAT_VERSION, "name": self.name,
-                "num_objects": int(self.count), "shard_lengths": self._shard_lengths,
+                "num_objects": int(self.count), "shard_lengths": self._shards.lengths,
                 "catalogue_sha256": digest, "schema": self.schema.to_json(),
                 "metadata": self.metadata}
         (self.staging / layout.META_FILE).write_text(json.dumps(meta, indent=2))
-        _write_tfds_metadata(self.staging, self._features, self._shard_lengths, self.name)
+        self._shards.finish(self.name)
 
     def _move_into_place(self) -> Path:
         old = None
@@ -272,20 +225,7 @@ class DatasetWriter:
         return self.out_dir
 
 
-_BASE_KEYS = ("image", "rows", "id", "fold", "z_spec", "ebv", "band_mask")
-
-
-def _write_tfds_metadata(data_dir: Path, features, shard_lengths: list[int], name: str) -> None:
-    """dataset_info.json and features.json, so that TFDS can read the shards."""
-    import tensorflow_datasets as tfds  # heavy import, only where needed
-
-    num_bytes = sum(p.stat().st_size for p in data_dir.glob("*.array_record-*"))
-    split = tfds.core.SplitInfo(name=layout.SPLIT, shard_lengths=list(shard_lengths),
-                                num_bytes=num_bytes)
-    tfds.folder_dataset.write_metadata(
-        data_dir=data_dir, features=features, split_infos=[split], check_data=False,
-        description=f"multimodal_photoz data set {name!r} (layout version "
-                    f"{layout.FORMAT_VERSION}); see photoz.json")
+_BASE_KEYS = ("image", "id", "fold", "z_spec", "ebv", "band_mask")
 
 
 def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, mags=None,

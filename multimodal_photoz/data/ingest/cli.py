@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from multimodal_photoz.bands import parse_bands
-from multimodal_photoz.data import checks, inputs
-from multimodal_photoz.data.ingest import ON_BAD, IngestConfig, ingest
+from multimodal_photoz.data.ingest.cube import LAYOUTS
+from multimodal_photoz.data.ingest.driver import ON_BAD, IngestConfig, ingest
+from multimodal_photoz.data.ingest.readers import READERS
 
 
 def register(subparsers) -> None:
@@ -21,7 +20,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("ingest", help="ingest your own images into a data set",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group(required=True)  # one per key of READERS
     src.add_argument("--cube", help=".npz or HDF5 file of images, redshifts, E(B-V) and ids")
     src.add_argument("--catalogue", help="FITS table or CSV: id, redshift, E(B-V), mag_<band>")
     p.add_argument("--out", required=True, help="data set directory to create")
@@ -36,7 +35,7 @@ def register(subparsers) -> None:
                    help="a missing cutout or an all-NaN band is zero-filled and masked")
     p.add_argument("--overwrite", action="store_true", help="replace an existing data set")
     cube = p.add_argument_group("cube input")
-    cube.add_argument("--layout", choices=inputs.LAYOUTS, type=str.upper,
+    cube.add_argument("--layout", choices=LAYOUTS, type=str.upper,
                       help="image axes (default: inferred from the number of bands)")
     cube.add_argument("--images-key", default="images")
     cube.add_argument("--z-key", default="z_spec")
@@ -77,36 +76,25 @@ def _metadata(args) -> dict:
 
 
 def _reader(args):
-    bands = parse_bands(args.bands)
-    if args.cube:
-        return inputs.CubeInput(args.cube, bands=bands, layout=args.layout,
-                                images_key=args.images_key, z_key=args.z_key,
-                                ebv_key=args.ebv_key, id_key=args.id_key)
-    if not args.cutouts:
-        raise ValueError("--catalogue needs --cutouts PATTERN")
-    mag_cols = None
-    if args.mag_cols:
-        mag_cols = dict(item.split("=", 1) for item in args.mag_cols.split(","))
-    return inputs.CatalogueInput(args.catalogue, args.cutouts, bands=bands, mef=args.mef,
-                                 id_col=args.id_col, z_col=args.z_col, ebv_col=args.ebv_col,
-                                 mag_cols=mag_cols)
+    """The reader of the input given: ``--<kind> PATH`` for a kind of ``READERS``."""
+    (kind,) = [kind for kind in READERS if getattr(args, kind) is not None]
+    reader = READERS[kind]
+    return reader(getattr(args, kind), bands=args.bands,
+                  **{option: getattr(args, option) for option in reader.OPTIONS})
 
 
 def run(args) -> int:
-    """Runs ``photoz ingest``; returns the exit status."""
+    """Runs ``photoz ingest``; returns the exit status (user errors propagate to
+    ``multimodal_photoz.cli.console``, which prints them as one line, status 2)."""
+    reader = _reader(args)
+    config = IngestConfig(out_dir=args.out, name=args.name,
+                          stamp=args.stamp, on_bad=args.on_bad,
+                          allow_missing_bands=args.allow_missing_bands,
+                          metadata=_metadata(args), overwrite=args.overwrite)
     try:
-        reader = _reader(args)
-        config = IngestConfig(out_dir=args.out, name=args.name,
-                              stamp=args.stamp, on_bad=args.on_bad,
-                              allow_missing_bands=args.allow_missing_bands,
-                              metadata=_metadata(args), overwrite=args.overwrite)
-        try:
-            report = ingest(reader, config)
-        finally:
-            reader.close()
-    except (checks.BadInputError, ValueError, FileNotFoundError, FileExistsError) as err:
-        print(f"photoz ingest: error: {err}", file=sys.stderr)
-        return 2
+        report = ingest(reader, config)
+    finally:
+        reader.close()
     print(report.summary())
     print(f"data set written to {report.path}")
     return 0

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from multimodal_photoz.data import layout, memory, wire
-from multimodal_photoz.data.schema import Schema
+from multimodal_photoz.data.format import layout, memory, wire
+from multimodal_photoz.data.format.schema import Schema
 
 
 class PhotozSource:

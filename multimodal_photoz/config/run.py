@@ -1,0 +1,175 @@
+"""The run configuration: one nested, frozen tree with every default in one place.
+
+A run (a k-fold cross-validated ensemble, paper Sect. 3.4) is described by a
+``RunConfig`` of five sections: ``model`` (``ModelConfig``, the network),
+``data``, ``train``, ``ensemble`` and ``evaluation``. The defaults of every field
+are the dataclass defaults below (and ``ModelConfig``'s); presets and the
+command line only state what differs (``multimodal_photoz.config.settings``).
+``config.json`` in a workdir is ``RunConfig.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from multimodal_photoz import losses
+from multimodal_photoz.metrics import DEFAULT_OUTLIER_THRESHOLD
+from multimodal_photoz.model import ModelConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the objects come from.
+
+    Attributes:
+      path: the data set directory (``open_dataset``); empty: the survey's
+        simulated sample (experiments only).
+      survey: preset name (``sdss``, ``cfhtls``, ``hsc6``, ``hsc9``) or ``custom``.
+      n_objects: size of the simulated sample (None: the paper's sample size).
+      stamp: stamp size of the simulated sample in pixels.
+      seed: seed of the simulated sample (object i depends only on (seed, i)).
+    """
+
+    path: str = ""
+    survey: str = "custom"
+    n_objects: int | None = None
+    stamp: int = 64
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation of one member (paper Sect. 3.4; prior-networks.md).
+
+    Attributes:
+      batch_size: global batch size (objects per step over all devices).
+      n_steps: number of optimizer steps.
+      learning_rate: Adam learning rate at the start.
+      lr_decay_at: fraction of training after which the rate is divided.
+      lr_decay_factor: the divisor (5, as in Treyer et al.).
+      loss: a name from ``losses.LOSSES`` (``ce_mae`` is eq. 1).
+      augment: random rot90 and flips on device.
+      checkpoint_every: steps between checkpoints.
+      log_every: steps between log lines.
+    """
+
+    batch_size: int = 32
+    n_steps: int = 10_000
+    learning_rate: float = 1e-4
+    lr_decay_at: float = 0.5
+    lr_decay_factor: float = 5.0
+    loss: str = "ce_mae"
+    augment: bool = True
+    checkpoint_every: int = 500
+    log_every: int = 50
+
+    def __post_init__(self):
+        if self.loss not in losses.LOSSES:
+            raise ValueError(f"train.loss: unknown loss {self.loss!r}; known: "
+                             f"{sorted(losses.LOSSES)}")
+        for name in ("batch_size", "n_steps", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be positive, got {getattr(self, name)}")
+
+    def schedule(self):
+        """Adam's rate: ``learning_rate`` until ``lr_decay_at`` of training, then / factor."""
+        import optax
+
+        boundary = max(1, int(self.n_steps * self.lr_decay_at))
+        return optax.piecewise_constant_schedule(
+            self.learning_rate, {boundary: 1.0 / self.lr_decay_factor})
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsembleConfig:
+    """Members = folds x seeds (Sect. 3.4).
+
+    Attributes:
+      n_folds: cross-validation folds; members of fold f never see fold f.
+      seeds: one member per (fold, seed); a fold's PDFs average its seeds.
+      only_folds: the folds to train now (None = all); others can follow later.
+    """
+
+    n_folds: int = 5
+    seeds: tuple[int, ...] = (0, 1, 2)
+    only_folds: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if self.n_folds < 2:
+            raise ValueError(f"ensemble.n_folds must be at least 2, got {self.n_folds}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"ensemble.seeds must be distinct and non-empty, got {self.seeds}")
+        if self.only_folds is not None:
+            object.__setattr__(self, "only_folds", tuple(int(f) for f in self.only_folds))
+            bad = [f for f in self.only_folds if not 0 <= f < self.n_folds]
+            if bad:
+                raise ValueError(f"ensemble.only_folds {bad} are outside 0..{self.n_folds - 1}")
+
+    def folds(self) -> tuple[int, ...]:
+        """The folds this invocation trains."""
+        return tuple(range(self.n_folds)) if self.only_folds is None else self.only_folds
+
+    def members(self) -> list[tuple[int, int]]:
+        """(fold, seed) of every member trained now, fold-major."""
+        return [(f, s) for f in self.folds() for s in self.seeds]
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """Metrics and prediction.
+
+    Attributes:
+      outlier_threshold: |dz| of an outlier (0.05 SDSS, 0.15 otherwise).
+      mag_limit: evaluate objects with i <= mag_limit only (the paper: 24).
+      batch_size: objects per prediction batch.
+    """
+
+    outlier_threshold: float = DEFAULT_OUTLIER_THRESHOLD
+    mag_limit: float | None = None
+    batch_size: int = 128
+
+    def __post_init__(self):
+        if not self.outlier_threshold > 0:
+            raise ValueError(f"evaluation.outlier_threshold must be positive, "
+                             f"got {self.outlier_threshold}")
+        if self.batch_size < 1:
+            raise ValueError(f"evaluation.batch_size must be positive, got {self.batch_size}")
+
+
+SECTIONS = {"data": DataConfig, "train": TrainConfig, "ensemble": EnsembleConfig,
+            "evaluation": EvaluationConfig}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """A k-fold cross-validated ensemble run: the content of ``config.json``."""
+
+    model: ModelConfig
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+    ensemble: EnsembleConfig = EnsembleConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+        d["model"] = self.model.to_dict()
+        d["ensemble"]["seeds"] = list(self.ensemble.seeds)
+        if self.ensemble.only_folds is not None:
+            d["ensemble"]["only_folds"] = list(self.ensemble.only_folds)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        """Inverse of ``to_dict`` (extra top-level keys, e.g. ``data_fingerprint``, ignored)."""
+        sections = {name: section(**d.get(name, {})) for name, section in SECTIONS.items()}
+        return cls(model=ModelConfig.from_dict(d["model"]), **sections)
+
+    def describe(self) -> str:
+        """One line: the network, in the paper's words."""
+        m = self.model
+        if m.is_baseline:
+            return f"baseline ({''.join(m.bands)} stacked), {m.backbone}"
+        return (f"{m.fusion} {m.fusion_type} fusion of {len(m.modalities)} modalities "
+                f"({', '.join(m.modality_names())}), {m.backbone}")

@@ -1,0 +1,116 @@
+"""What a reader of users' files gives, and the check of its scalar columns.
+
+A reader gives the per-object scalars of the whole input at once, as read
+(``RawColumns``), and the images in chunks (``Chunk``). The ingest driver
+parses and checks the scalars once (``check_columns``), before any image is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from multimodal_photoz.data.format import checks
+from multimodal_photoz.data.format.checks import Problem
+
+
+@dataclasses.dataclass
+class RawColumns:
+    """Per-object scalars of a whole input, as read, in input row order.
+
+    Attributes:
+      ids: (N,) ids as read: integers, floats or text, possibly masked.
+      z_spec, ebv: (N,) numbers or text as read, possibly masked (= empty).
+      mags: band -> (N,) AB magnitudes as read.
+    """
+
+    ids: object
+    z_spec: object
+    ebv: object
+    mags: dict[str, object]
+
+
+@dataclasses.dataclass
+class Columns:
+    """Per-object scalars of a whole input, parsed and checked, in input row order.
+
+    Attributes:
+      rows: (N,) 0-based input rows.
+      ids: (N,) int64 (-1 where unusable; see problems).
+      raw_ids: (N,) ids as read, for messages and file names.
+      z_spec, ebv: (N,) float64, NaN where missing.
+      mags: band -> (N,) float64 AB magnitudes, NaN where unknown.
+      problems: the problems found in these columns.
+    """
+
+    rows: np.ndarray
+    ids: np.ndarray
+    raw_ids: list
+    z_spec: np.ndarray
+    ebv: np.ndarray
+    mags: dict[str, np.ndarray]
+    problems: list[Problem]
+
+    def usable_ids(self) -> np.ndarray:
+        """(N,) int64 ids, -1 where the id has a problem (no file is looked up by it)."""
+        ids = self.ids.copy()
+        ids[[p.row for p in self.problems if p.field == "id"]] = -1
+        return ids
+
+
+@dataclasses.dataclass
+class Chunk:
+    """Images of consecutive objects, in the input's band order.
+
+    Attributes:
+      rows: (B,) input rows.
+      images: B arrays (H, W, C) (any H, W), None where nothing could be read.
+      present: (B, C) bool, False where a band's cutout is missing.
+      problems: problems met while reading (missing or unreadable files, shapes).
+    """
+
+    rows: np.ndarray
+    images: list[np.ndarray | None]
+    present: np.ndarray
+    problems: list[Problem]
+
+
+def floats(values) -> np.ndarray:
+    """A column as float64 with NaN for masked / empty / unparsable entries."""
+    if np.ma.isMaskedArray(values):
+        values = np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan)
+    try:
+        return np.asarray(values, np.float64)
+    except (TypeError, ValueError):
+        return np.array([_to_float(v) for v in values], np.float64)
+
+
+def _to_float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def check_columns(raw: RawColumns) -> Columns:
+    """Parses the scalar columns and checks every object's ids, z_spec, ebv and magnitudes.
+
+    Returns every problem of the whole input, each naming its object (the
+    parsed id, or the raw value where the id is unusable).
+    """
+    rows = np.arange(len(raw.ids))
+    ids, problems = checks.parse_ids(raw.ids, rows)
+    z, ebv = floats(raw.z_spec), floats(raw.ebv)
+    mags = {b: floats(v) for b, v in raw.mags.items()}
+    problems += checks.value_problems("z_spec", z, rows)
+    problems += checks.value_problems("ebv", ebv, rows)
+    problems += checks.magnitude_problems(mags, rows)
+    raw_ids = (list(np.ma.asarray(raw.ids, dtype=object).filled(None))
+               if np.ma.isMaskedArray(raw.ids) else list(raw.ids))
+    raw_ids = [r.decode() if isinstance(r, bytes) else r for r in raw_ids]
+    problems = [p if p.obj_id is not None or p.field == "id" else
+                dataclasses.replace(p, obj_id=raw_ids[p.row] if ids[p.row] < 0
+                                    else int(ids[p.row]))
+                for p in problems]
+    return Columns(rows, ids, raw_ids, z, ebv, mags, problems)

@@ -1,0 +1,134 @@
+"""Ingestion of users' own data into a data set: the driver.
+
+Inputs (``readers.READERS``): an image cube (.npz / HDF5), or a catalogue
+(FITS table / CSV) with per-object FITS cutouts. What ingestion does, per object:
+
+- bands are reordered by wavelength, whatever order ``bands`` gives;
+- stamps are centre-cropped or zero-padded to ``stamp`` pixels when it is
+  given (counted in the report); otherwise every stamp must have the size of
+  the first one;
+- a band is *absent* when its cutout file does not exist (or, in a
+  multi-extension file, has no extension), or when all of its pixels are NaN
+  or infinite. Absent bands are an error unless ``allow_missing_bands``; then
+  the channel is zero-filled and ``band_mask`` is False for it. An object
+  needs at least one band;
+- bad objects (non-finite pixels, wrong shapes, missing or unreadable files,
+  missing / negative / infinite z_spec or E(B-V), missing, non-integer,
+  negative or duplicated ids, infinite magnitudes) stop the ingestion with an
+  error naming the file, the object (id and 0-based input row) and the field,
+  and nothing is written. With ``on_bad='skip'`` they are left out instead:
+  ``excluded.csv`` in the data set lists each (row, id, file, field, reason,
+  detail), and the counts are reported. Every occurrence of a duplicated id
+  is excluded.
+
+Each object is checked once, here, where it enters: its scalars for the whole
+input before any image is read (``columns.check_columns``), its pixels as its
+chunk is assembled (``checks.image_problems``). The writer does not check them
+again (``DatasetWriter.add_unchecked``).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from multimodal_photoz.data.format import checks
+from multimodal_photoz.data.format.checks import Problem
+from multimodal_photoz.data.format.writer import DatasetWriter
+from multimodal_photoz.data.ingest.assemble import Assembler
+from multimodal_photoz.data.ingest.columns import check_columns
+from multimodal_photoz.data.ingest.report import (EXCLUDED_FILE, IngestReport, excluded_csv,
+                                                  ingest_metadata, make_report)
+
+ON_BAD = ("error", "skip")
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestConfig:
+    """How to turn an input into a data set.
+
+    Attributes:
+      out_dir: data set directory to create.
+      name: data set name (default: the directory name).
+      stamp: output stamp size S in pixels; None keeps the input size.
+      on_bad: 'error' (stop, write nothing) or 'skip' (exclude and report).
+      allow_missing_bands: absent bands are zero-filled and masked instead of errors.
+      metadata: JSON-able dict stored with the data set (zeropoint_ab, ...).
+      overwrite: replace an existing data set.
+      batch_size: objects read at a time.
+    """
+
+    out_dir: str | Path
+    name: str | None = None
+    stamp: int | None = None
+    on_bad: str = "error"
+    allow_missing_bands: bool = False
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    overwrite: bool = False
+    batch_size: int = 256
+
+    def __post_init__(self):
+        if self.on_bad not in ON_BAD:
+            raise ValueError(f"on_bad must be one of {ON_BAD}, got {self.on_bad!r}")
+        if self.stamp is not None and int(self.stamp) < 1:
+            raise ValueError(f"stamp must be a positive number of pixels, got {self.stamp}")
+
+
+def ingest(reader, config: IngestConfig) -> IngestReport:
+    """Writes a data set from an input reader (one of ``readers.READERS``).
+
+    The reader's ``bands`` name its channels (any order); the data set's are
+    sorted by wavelength.
+
+    Raises:
+      checks.BadInputError: a bad object when ``on_bad='error'`` (nothing written).
+      ValueError: an input that cannot be read at all, or no object left.
+    """
+    columns = check_columns(reader.columns())
+    column_problems = collections.defaultdict(list)
+    for p in columns.problems:
+        column_problems[p.row].append(p)
+    if config.on_bad == "error":
+        checks.raise_first(columns.problems, reader.source)  # before reading any image
+    assemble = Assembler(reader.bands, config.stamp, config.allow_missing_bands)
+    excluded: list[Problem] = []
+    name = config.name or Path(config.out_dir).name
+    metadata = dict(config.metadata)
+    with DatasetWriter(config.out_dir, bands=assemble.bands, name=name, metadata=metadata,
+                       overwrite=config.overwrite, source=reader.source,
+                       mag_bands=tuple(columns.mags), extras={},
+                       stamp_size=config.stamp) as writer:
+        for chunk in reader.chunks(config.batch_size, columns.usable_ids()):
+            images, band_mask, loading = assemble(chunk)
+            problems = [q for r in chunk.rows for q in column_problems.get(int(r), [])]
+            problems += [p.with_id(_id_label(columns, p.row)) for p in loading]
+            flagged = {p.row for p in problems}
+            problems += [p.with_id(_id_label(columns, p.row)) for p in checks.image_problems(
+                images, band_mask, assemble.bands, chunk.rows)
+                if not (p.kind == "no_band" and p.row in flagged)]  # already explained
+            if config.on_bad == "error":
+                checks.raise_first(problems, reader.source)
+            bad = {p.row for p in problems}
+            excluded += problems
+            keep = np.array([int(r) not in bad for r in chunk.rows], bool)
+            if keep.any():
+                rows = chunk.rows[keep]
+                writer.add_unchecked(images=images[keep], z_spec=columns.z_spec[rows],
+                                     ebv=columns.ebv[rows], ids=columns.ids[rows],
+                                     band_mask=band_mask[keep],
+                                     mags={b: v[rows] for b, v in columns.mags.items()})
+        report = make_report(writer, reader, columns, excluded, assemble)
+        writer.metadata.update(ingest_metadata(reader, report))
+        if excluded:
+            writer.write_text(EXCLUDED_FILE, excluded_csv(excluded, reader.source))
+    return report
+
+
+def _id_label(columns, row: int):
+    """The object's id for messages: the parsed id, or the raw value if unusable."""
+    return int(columns.ids[row]) if columns.ids[row] >= 0 else columns.raw_ids[row]

@@ -1,0 +1,23 @@
+"""Readers of users' files, by kind of input: ``READERS[kind](path, bands=..., **options)``.
+
+Every reader has:
+
+  source: str                 what the input is called in messages
+  bands: tuple[str, ...]      band names of its channels, in the input's order
+  n: int                      objects in the input
+  OPTIONS: tuple[str, ...]    its keyword options (``photoz ingest`` options of the same names)
+  columns() -> RawColumns     the scalars of every object, as read
+  chunks(batch_size, ids) -> Iterator[Chunk]
+                              the images, ``batch_size`` objects at a time; ``ids``
+                              (N,) int64 parsed ids, -1 where unusable
+  close()
+
+A new kind of input is one entry here (and its ``photoz ingest`` options).
+"""
+
+from __future__ import annotations
+
+from multimodal_photoz.data.ingest.catalogue import CatalogueInput
+from multimodal_photoz.data.ingest.cube import CubeInput
+
+READERS: dict[str, type] = {"cube": CubeInput, "catalogue": CatalogueInput}

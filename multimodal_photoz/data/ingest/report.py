@@ -1,0 +1,97 @@
+"""What ingestion reports: the counts (``IngestReport``), provenance, excluded.csv."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import dataclasses
+import io
+from pathlib import Path
+from typing import Any
+
+from multimodal_photoz.data.format.checks import Problem
+
+EXCLUDED_FILE = "excluded.csv"
+
+
+@dataclasses.dataclass
+class IngestReport:
+    """What ingestion did.
+
+    Attributes:
+      path: the data set written.
+      read: objects in the input.
+      written: objects written.
+      excluded: reason ('<field>: <kind>') -> number of objects excluded.
+      resized: '<WxH> cropped|padded' -> number of objects resized to the stamp.
+      stamp: the stamp size of the data set.
+      bands: its bands (wavelength order).
+      excluded_file: path of excluded.csv, if any object was excluded.
+    """
+
+    path: Path
+    read: int
+    written: int
+    excluded: dict[str, int]
+    resized: dict[str, int]
+    stamp: int
+    bands: tuple[str, ...]
+    excluded_file: Path | None = None
+
+    def summary(self) -> str:
+        """Human-readable counts, one item per line."""
+        lines = [f"read {self.read} objects, wrote {self.written}, excluded "
+                 f"{self.read - self.written}",
+                 f"bands {''.join(self.bands)} (wavelength order), "
+                 f"stamps {self.stamp}x{self.stamp}"]
+        lines += [f"  excluded, {reason}: {n}" for reason, n in sorted(self.excluded.items())]
+        lines += [f"  {what} to {self.stamp}x{self.stamp}: {n} objects"
+                  for what, n in sorted(self.resized.items())]
+        if self.excluded_file:
+            lines.append(f"excluded objects are listed in {self.excluded_file}")
+        return "\n".join(lines)
+
+
+def make_report(writer, reader, columns, excluded: list[Problem], assemble) -> IngestReport:
+    """The counts of an ingestion (``writer`` still open, ``assemble`` its ``Assembler``).
+
+    Raises:
+      ValueError: every object was excluded.
+    """
+    first = {}
+    for p in excluded:  # in order of checking: columns, files, pixels
+        first.setdefault(p.row, p)
+    counts = collections.Counter(f"{p.field}: {p.kind}" for p in first.values())
+    if writer.count == 0:
+        raise ValueError(f"{reader.source}: every one of the {len(columns.ids)} objects was "
+                         f"excluded ({dict(counts)}); nothing written")
+    return IngestReport(
+        path=Path(writer.out_dir), read=len(columns.ids), written=writer.count,
+        excluded=dict(counts), resized=dict(assemble.resized), stamp=int(assemble.stamp),
+        bands=assemble.bands,
+        excluded_file=Path(writer.out_dir) / EXCLUDED_FILE if excluded else None)
+
+
+def ingest_metadata(reader, report: IngestReport) -> dict[str, Any]:
+    """Provenance kept with the data set."""
+    return {"stamp": report.stamp, "bands": "".join(report.bands),
+            "ingest": {"input": Path(reader.source).name, "read": report.read,
+                       "written": report.written, "excluded": report.excluded,
+                       "resized": report.resized, "stamp_resize": "centre-crop / zero-pad"}}
+
+
+def excluded_csv(problems: list[Problem], source: str) -> str:
+    """One line per excluded object (all its reasons, first = the one counted), by row."""
+    by_row: dict[int, list[Problem]] = collections.defaultdict(list)
+    for p in problems:
+        by_row[p.row].append(p)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "id", "file", "field", "reason", "detail"])
+    for row in sorted(by_row):
+        ps = by_row[row]
+        writer.writerow([row, ps[0].obj_id, ps[0].file or source,
+                         ";".join(dict.fromkeys(p.field for p in ps)),
+                         ";".join(dict.fromkeys(p.kind for p in ps)),
+                         " | ".join(p.message(source) for p in ps)])
+    return out.getvalue()

@@ -1,0 +1,189 @@
+"""Prediction with ensemble members: restore them from shapes, predict objects
+batch by batch, average the members' PDFs and regression estimates.
+
+Used at the end of training (each object by the seeds of the fold that never
+saw it, Sect. 3.4) and by ``photoz predict`` (new objects by every member).
+Nothing here writes into a run's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import jax
+import numpy as np
+
+from multimodal_photoz import files, preprocess, train
+from multimodal_photoz.checkpoints import MemberCheckpoints, read_finished
+from multimodal_photoz.config import RunConfig
+from multimodal_photoz.data.pipeline import band_channels, iterate_batches
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One ensemble member: the model of ``fold``'s training objects with ``seed``."""
+
+    fold: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"fold{self.fold}_seed{self.seed}"
+
+    def directory(self, workdir: str) -> str:
+        return os.path.join(workdir, "members", self.name)
+
+    def checkpoints(self, workdir: str, **options) -> MemberCheckpoints:
+        return MemberCheckpoints(os.path.join(self.directory(workdir), "checkpoints"), **options)
+
+
+def members_of(config: RunConfig, folds=None) -> list[Member]:
+    """Members of the given folds (default: the folds this run trains), fold-major."""
+    folds = config.ensemble.folds() if folds is None else folds
+    return [Member(f, s) for f in folds for s in config.ensemble.seeds]
+
+
+def abstract_state(config: RunConfig, stamp: int, mesh) -> train.TrainState:
+    """The shapes, dtypes and shardings of a member's ``TrainState`` (nothing computed)."""
+    n_bands = config.model.n_bands
+    stats = preprocess.BandStats(mean=(0.0,) * n_bands, std=(1.0,) * n_bands)
+
+    def make():
+        return train.create_train_state(jax.random.key(0), config.model, config.train, stats,
+                                        stamp, mesh)
+
+    shapes = jax.eval_shape(make)
+    sharding = train.replicated(mesh)
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+                        shapes)
+
+
+def restore(workdir: str, member: Member, target: train.TrainState) -> train.TrainState:
+    """The member's state at the step recorded as final when it finished training.
+
+    Opens the checkpoints read-only: nothing in the run is created, moved or cleaned.
+
+    Raises:
+      ValueError: the member has not finished, or its final step cannot be read
+        (the message names the member and the checkpoint).
+    """
+    folder = os.path.join(member.directory(workdir), "checkpoints")
+    payload = read_finished(folder)
+    if payload is None:
+        raise ValueError(f"{workdir}: member {member.name} has not finished training; "
+                         "rerun the training command first")
+    step = int(payload["n_steps"])
+    ckpt = MemberCheckpoints(folder, read_only=True)
+    try:
+        _, state, _ = ckpt.restore(target, step=step)
+    except Exception as err:  # any damage: never fall back to another step silently
+        raise ValueError(f"{ckpt.step_dir(step)}: the final checkpoint of member "
+                         f"{member.name} (step {step}) cannot be restored ({err}); "
+                         "retrain this member (delete its folder and rerun)") from err
+    finally:
+        ckpt.close()
+    return state
+
+
+class EnsemblePredictor:
+    """PDFs of objects averaged over a list of members' states.
+
+    Args:
+      config: the run's configuration (network, evaluation batch size).
+      states: the members' ``TrainState``s; only ``params`` and ``norm`` are kept.
+      mesh: the device mesh (batches are sharded over its ``data`` axis).
+    """
+
+    def __init__(self, config: RunConfig, states, mesh):
+        self.config, self.mesh = config, mesh
+        # keep parameters and statistics only: optimizer states are dropped as restored
+        self.weights = [(s.params, s.norm) for s in states]
+        if not self.weights:
+            raise ValueError("an ensemble needs at least one member")
+        self._predict = train.make_predict_fn(config.model, mesh)
+
+    def predict(self, source, indices, data_path: str = "") -> dict[str, np.ndarray]:
+        """Predicts ``indices`` of ``source`` in the given order.
+
+        Returns:
+          ``id`` (n,) int64, ``pdf`` (n, n_bins) float32 (members' mean, not
+          renormalized), ``z_regression`` (n,) float32 (members' mean).
+        """
+        channels = band_channels(source.bands, self.config.model.bands,
+                                 data_path or getattr(source, "path", "data"))
+        out = {"id": [], "pdf": [], "z_regression": []}
+        batches = iterate_batches(source, np.asarray(indices, np.int64),
+                                  batch_size=self.config.evaluation.batch_size, seed=0, epoch=0,
+                                  shuffle=False, drop_remainder=False, mesh=self.mesh,
+                                  channels=channels)
+        for batch in batches:
+            ids = batch.pop("id")
+            keep = ids >= 0
+            results = [self._predict(params, norm, batch) for params, norm in self.weights]
+            out["id"].append(ids[keep])
+            for key in ("pdf", "z_regression"):
+                per_member = np.stack([train.to_host(r[key])[keep] for r in results])
+                out[key].append(np.mean(per_member, axis=0))
+        n_bins = self.config.model.n_bins
+        empty = {"id": np.zeros(0, np.int64), "pdf": np.zeros((0, n_bins), np.float32),
+                 "z_regression": np.zeros(0, np.float32)}
+        return {k: np.concatenate(v) if v else empty[k] for k, v in out.items()}
+
+
+def normalized(pdf: np.ndarray) -> np.ndarray:
+    """(N, n_bins) float32 rows summing to 1 (normalized in float64)."""
+    pdf = np.asarray(pdf, np.float64)
+    return (pdf / pdf.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def predictor_for(workdir: str, config: RunConfig, members: list[Member], stamp: int,
+                  mesh) -> EnsemblePredictor:
+    """Restores ``members`` of the run in ``workdir`` and returns their predictor."""
+    target = abstract_state(config, stamp, mesh)
+    return EnsemblePredictor(config, (restore(workdir, m, target) for m in members), mesh)
+
+
+def predict_with_run(workdir: str, data: str, out: str, mesh=None) -> dict[str, np.ndarray]:
+    """Writes ``out`` (predictions.h5 format) for every object of the data set ``data``.
+
+    The PDF of an object is the mean over every member of the run (all folds
+    and seeds; every one must have finished). ``fold`` is -1 (no member saw these objects); ``z_spec`` is
+    copied where the data set has it. Reads the run, never writes into it.
+
+    Raises:
+      ValueError: a member is unfinished or damaged, or the data do not fit the
+        run (stamp size, bands).
+    """
+    from multimodal_photoz import predictions
+    from multimodal_photoz.config import load_run_config
+    from multimodal_photoz.data import open_dataset
+
+    out_abs, run_abs = os.path.abspath(out), os.path.abspath(workdir)
+    if os.path.commonpath([out_abs, run_abs]) == run_abs:
+        raise ValueError(f"--out {out}: inside the run {workdir}; prediction never writes "
+                         "into a run, give a path outside it")
+    config, fingerprint = load_run_config(workdir)
+    source = open_dataset(data)
+    trained_stamp = fingerprint.get("stamp")
+    if trained_stamp is not None and source.stamp_size != int(trained_stamp):
+        raise ValueError(f"{data}: stamps are {source.stamp_size} pixels but run {workdir} was "
+                         f"trained on {trained_stamp}; re-ingest with --stamp {trained_stamp}")
+    members = members_of(config, range(config.ensemble.n_folds))  # every member of the run
+    mesh = mesh or train.make_mesh()
+    result = predictor_for(workdir, config, members, source.stamp_size, mesh).predict(
+        source, np.arange(len(source)), data)
+    catalogue = source.catalogue()
+    fields = {"ids": result["id"], "fold": np.full(len(result["id"]), -1, np.int32),
+              "pdf": normalized(result["pdf"]), "bin_edges": config.model.bin_edges(),
+              "z_regression": result["z_regression"].astype(np.float32),
+              "ebv": catalogue["ebv"]}
+    if "z_spec" in catalogue and np.isfinite(catalogue["z_spec"]).any():
+        fields["z_spec"] = catalogue["z_spec"]
+    if "mag_i" in catalogue:
+        fields["mag_i"] = catalogue["mag_i"]
+    if files.is_primary():
+        predictions.write_predictions(out, **fields, config=config.to_dict(),
+                                      bands="".join(config.model.bands), n_members=len(members),
+                                      attrs={"run": os.path.abspath(workdir), "data": data})
+    return fields

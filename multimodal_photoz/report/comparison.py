@@ -1,0 +1,136 @@
+"""Baseline against multimodal on the same objects: the paper's Table 3 with
+Appendix D's paired bootstrap test, written as ``comparison.json``,
+``comparison.md`` and the Fig. D.1 / Fig. 2 style figures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from multimodal_photoz import files, metrics
+from multimodal_photoz.report import evaluation, figures
+from multimodal_photoz.report.table3 import format_p, format_table3  # noqa: F401  (format_p: re-export)
+
+
+def align_by_id(pred_a: Mapping[str, Any], pred_b: Mapping[str, Any],
+                names: tuple[str, str] = ("baseline", "multimodal")) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) row orders sorting both runs by id; ValueError if they cover different objects."""
+    ids_a, ids_b = np.asarray(pred_a["id"]), np.asarray(pred_b["id"])
+    only_a, only_b = np.setdiff1d(ids_a, ids_b), np.setdiff1d(ids_b, ids_a)
+    if len(ids_a) != len(ids_b) or only_a.size or only_b.size:
+        raise ValueError(
+            f"the {names[0]} run ({len(ids_a)} objects) and the {names[1]} run ({len(ids_b)} objects) "
+            f"cover different object ids: {only_a.size} only in {names[0]} (e.g. {only_a[:5].tolist()}), "
+            f"{only_b.size} only in {names[1]} (e.g. {only_b[:5].tolist()}); compare runs on the same data set")
+    order_a, order_b = np.argsort(ids_a, kind="stable"), np.argsort(ids_b, kind="stable")
+    if not np.array_equal(ids_a[order_a], ids_b[order_b]):
+        raise ValueError(f"duplicate ids in the {names[0]} or {names[1]} run")
+    return order_a, order_b
+
+
+def _take(pred: Mapping[str, Any], order: np.ndarray) -> dict[str, Any]:
+    """Per-object columns reordered (other entries, e.g. bin_edges, kept)."""
+    return {k: (np.asarray(v)[order] if k in evaluation.PER_OBJECT else v) for k, v in pred.items()}
+
+
+def _aligned(pred_baseline, pred_multimodal, mag_i):
+    """Both runs sorted by id and checked for equal z_spec, and the i magnitudes in that order."""
+    order_b, order_m = align_by_id(pred_baseline, pred_multimodal)
+    base, multi = _take(pred_baseline, order_b), _take(pred_multimodal, order_m)
+    if "z_spec" not in base or "z_spec" not in multi:
+        raise ValueError("both runs need 'z_spec' to be compared")
+    z_b, z_m = np.asarray(base["z_spec"], np.float64), np.asarray(multi["z_spec"], np.float64)
+    differ = ~np.isclose(z_b, z_m, rtol=0, atol=1e-6, equal_nan=True)
+    if differ.any():
+        i = int(np.argmax(differ))
+        raise ValueError(f"z_spec differs between the runs for id {int(base['id'][i])}: {z_b[i]} vs {z_m[i]}")
+    mag = evaluation.mag_i_values(pred_baseline, mag_i)
+    return base, multi, (None if mag is None else mag[order_b])
+
+
+def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, seed, mag_limit, mag_i):
+    """The comparison dict, the bootstrap results and (base, multi, mag, mask): the
+    aligned runs and their common selection, for the figures."""
+    base, multi, mag = _aligned(pred_baseline, pred_multimodal, mag_i)
+    # one selection for both runs: their z_spec agree (NaN included) and mag_i is the baseline's
+    mask, selection = evaluation.select(base, mag, mag_limit)
+    z_spec = np.asarray(base["z_spec"], np.float64)[mask]
+    z_b = np.asarray(base["z_median"], np.float64)[mask]
+    z_m = np.asarray(multi["z_median"], np.float64)[mask]
+    comparison: dict[str, Any] = {}
+    boots = {}
+    for name, fn in metrics.metric_functions(outlier_threshold).items():
+        boot = metrics.paired_bootstrap(fn, z_spec, z_b, z_m, n_resamples=n_resamples, seed=seed)
+        boots[name] = boot
+        comparison[name] = {
+            "baseline": boot.m_baseline, "multimodal": boot.m_multimodal,
+            "gain": metrics.gain(boot.m_baseline, boot.m_multimodal), "p_value": boot.p_value,
+            "delta": boot.delta_test,
+            "delta_boot_quantiles": dict(zip(("q02.5", "q50", "q97.5"),
+                                             np.quantile(boot.delta_boot, [0.025, 0.5, 0.975]).tolist())),
+        }
+    n = int(mask.sum())
+    comparison["count"] = {"baseline": n, "multimodal": n, "gain": None, "p_value": None}
+    comparison["settings"] = {
+        "outlier_threshold": float(outlier_threshold), "n_resamples": int(n_resamples), "seed": int(seed),
+        "point_estimate": "z_median", "selection": selection,
+        "test": "paired bootstrap (Appendix D): delta = |M_B| - |M_M| (> 0: multimodal better), "
+                "p = Freq(delta_boot - delta >= delta)",
+    }
+    return comparison, boots, (base, multi, mag, mask)
+
+
+def compare(pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any],
+            outlier_threshold: float, n_resamples: int = metrics.N_RESAMPLES, seed: int = 0,
+            mag_limit: float | None = None, mag_i: Any = None) -> dict[str, Any]:
+    """Table 3 comparison of two runs on the same objects (aligned by id).
+
+    Args:
+      pred_baseline, pred_multimodal: predictions dicts with the same set of ids
+        (any row order) and the same z_spec; ValueError otherwise.
+      outlier_threshold: |dz| threshold (0.05 SDSS, 0.15 otherwise).
+      n_resamples, seed: paired bootstrap (K = 1e4 in the paper).
+      mag_limit, mag_i: selection i <= mag_limit; mag_i (N,) in the row order of
+        ``pred_baseline`` (default: pred_baseline['mag_i']).
+    Returns:
+      {'sigma_mad' | 'outlier_fraction' | 'bias': {'baseline', 'multimodal',
+      'gain' (eq. 2, > 0: multimodal better), 'p_value', 'delta' (|M_B| - |M_M|),
+      'delta_boot_quantiles'}, 'count': {'baseline', 'multimodal', 'gain': None,
+      'p_value': None}, 'settings': {...}}.
+    """
+    return _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, seed, mag_limit, mag_i)[0]
+
+
+def write_comparison(out_dir: str, pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any],
+                     outlier_threshold: float, *, n_resamples: int = metrics.N_RESAMPLES, seed: int = 0,
+                     mag_limit: float | None = None, mag_i: Any = None,
+                     labels: tuple[str, str] = ("Baseline", "Multimodal"), title: str | None = None
+                     ) -> dict[str, Any]:
+    """Write ``comparison.json``, ``comparison.md`` (Table 3), ``figures/bootstrap.png``
+    (Fig. D.1) and ``figures/binned_overlay.png`` (Fig. 2 with both runs).
+
+    Arguments as in :func:`compare`; returns the comparison dict.
+    """
+    out_dir = os.fspath(out_dir)
+    fig_dir = os.path.join(out_dir, figures.FIGURE_DIR)
+    os.makedirs(fig_dir, exist_ok=True)
+    comparison, boots, (base, multi, mag, mask) = _compare(pred_baseline, pred_multimodal, outlier_threshold,
+                                                            n_resamples, seed, mag_limit, mag_i)
+    # the overlay needs only the overall and binned metrics of each run, on the selection above
+    runs = {label: evaluation.binned_summary(p, mask, outlier_threshold, mag)
+            for label, p in zip(labels, (base, multi))}
+    figs = {"bootstrap": figures.plot_bootstrap(boots, os.path.join(fig_dir, "bootstrap.png")),
+            "binned_overlay": figures.plot_binned(runs, os.path.join(fig_dir, "binned_overlay.png"))}
+    files.write_json(os.path.join(out_dir, "comparison.json"), comparison)
+    sel = comparison["settings"]["selection"]
+    text = [f"# {title or 'Baseline against multimodal'}", "",
+            f"{sel['description']}: {comparison['count']['baseline']} objects; outliers |Δz| ≥ "
+            f"{outlier_threshold:g}; paired bootstrap with {n_resamples} resamples (seed {seed}).", "",
+            format_table3(comparison, labels), ""]
+    text += [f"![{name}]({os.path.relpath(p, out_dir)})\n" for name, p in figs.items() if p]
+    files.write_text(os.path.join(out_dir, "comparison.md"), "\n".join(text))
+    return comparison

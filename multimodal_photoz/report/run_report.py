@@ -1,0 +1,120 @@
+"""The report of one run: ``metrics.json``, ``figures/*.png`` and ``report.md``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from multimodal_photoz import files, logs
+from multimodal_photoz.report import evaluation, figures
+
+FIGURE_CAPTIONS = {
+    "zphot_zspec": "z_phot (PDF median) against z_spec",
+    "binned": "Metrics in 8 equal-count bins (error bars: std across folds; dashed: overall)",
+    "pit": "PIT histogram",
+    "n_of_z": "Redshift distribution: z_spec against the sum of the PDFs",
+    "training_curves": "Training curves",
+}
+
+
+def _fmt(value: Any, scale: float = 1.0, digits: int = 2) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value * scale:.{digits}f}"
+
+
+def _metrics_table(ev: Mapping[str, Any]) -> list[str]:
+    head = ["| | σ_MAD (1e-3) | η (%) | ⟨Δz⟩ (1e-3) | objects |", "|---|---|---|---|---|"]
+    rows = [("all (" + ev["point_estimate"] + ")", ev)]
+    rows += [(f"point estimate {k}", v | {"n_objects": ev["n_objects"]}) for k, v in ev["point_estimates"].items()
+             if k != ev["point_estimate"]]
+    rows += [(f"fold {k}", v) for k, v in ev["per_fold"].items()]
+    rows += [("std across folds", ev["fold_std"] | {"n_objects": None})]
+    return head + [f"| {label} | {_fmt(r['sigma_mad'], 1e3)} | {_fmt(r['outlier_fraction'], 1e2)} | "
+                   f"{_fmt(r['bias'], 1e3)} | {r['n_objects'] if r['n_objects'] is not None else '–'} |"
+                   for label, r in rows]
+
+
+def _run_figures(fig_dir: str, pred: Mapping[str, Any], ev: Mapping[str, Any], mask: np.ndarray,
+                 log_path: str) -> dict[str, str]:
+    """Write the figures of one run into ``fig_dir``; returns name -> path."""
+    os.makedirs(fig_dir, exist_ok=True)
+    z_spec = np.asarray(pred["z_spec"], np.float64)[mask]
+    z_phot = np.asarray(pred[ev["point_estimate"]], np.float64)[mask]
+    paths = {
+        "zphot_zspec": figures.plot_zphot_zspec(z_spec, z_phot, ev["outlier_threshold"],
+                                                os.path.join(fig_dir, "zphot_zspec.png")),
+        "binned": figures.plot_binned({"this run": ev}, os.path.join(fig_dir, "binned_metrics.png")),
+        "pit": figures.plot_pit(ev["pit"], os.path.join(fig_dir, "pit.png")),
+        "n_of_z": figures.plot_n_of_z(ev["n_of_z"], os.path.join(fig_dir, "n_of_z.png")),
+    }
+    if os.path.exists(log_path):
+        paths["training_curves"] = figures.plot_training_curves(
+            log_path, os.path.join(fig_dir, "training_curves.png"))
+    return {name: path for name, path in paths.items() if path}
+
+
+def _report_text(ev: Mapping[str, Any], figs: Mapping[str, str], run_dir: str, config: Any,
+                 title: str | None) -> str:
+    sel = ev["selection"]
+    lines = [f"# {title or 'Photometric redshift report'}", "",
+             f"Selection: {sel['description']} — {ev['n_objects']} of {sel['n_total']} objects. "
+             f"Outliers: |Δz| ≥ {ev['outlier_threshold']:g}. Point estimate: {ev['point_estimate']}.", "",
+             *_metrics_table(ev), "",
+             f"Mean CRPS: {ev['crps']:.5f}. PIT: KS distance to uniform {ev['pit']['ks_statistic']:.4f}, "
+             f"extreme fraction {100 * ev['pit']['extreme_fraction']:.3f}%.", ""]
+    for name, path in figs.items():
+        rel = os.path.relpath(path, run_dir)  # relative links: the folder can move
+        lines += [f"## {FIGURE_CAPTIONS[name]}", "", f"![{name}]({rel})", ""]
+    lines += ["## Configuration", "", "```json",
+              json.dumps(files.to_jsonable(config), indent=1, sort_keys=True), "```", ""]
+    return "\n".join(lines)
+
+
+def write_report(run_dir: str, pred: Mapping[str, Any], metrics_: Mapping[str, Any], *,
+                 mag_i: Any = None, config: Any = None, log_path: str | None = None,
+                 title: str | None = None, mask: np.ndarray | None = None) -> dict[str, str]:
+    """Write ``metrics.json``, ``figures/*.png`` and ``report.md`` into ``run_dir``.
+
+    Args:
+      pred: predictions dict; metrics_: its ``evaluate`` output.
+      mag_i: as given to ``evaluate``; config: run configuration (default:
+        pred['attrs']['config']); log_path: a ``log.jsonl`` for training curves
+        (default: ``run_dir/log.jsonl`` if present); title: report heading.
+      mask: (N,) bool selection of ``metrics_`` (``evaluate_with_mask``); default:
+        rebuilt from ``metrics_['selection']``.
+    Returns:
+      name -> path of every file written.
+    """
+    run_dir = os.fspath(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    if mask is None:
+        mask = evaluation.selection_mask(pred, metrics_["selection"], mag_i)
+    elif int(np.sum(mask)) != metrics_["n_objects"]:
+        raise ValueError(f"mask selects {int(np.sum(mask))} objects, the metrics {metrics_['n_objects']}")
+    log_path = log_path or os.path.join(run_dir, logs.LOG_FILE)
+    figs = _run_figures(os.path.join(run_dir, figures.FIGURE_DIR), pred, metrics_, mask, log_path)
+    config = config if config is not None else pred.get("attrs", {}).get("config", {})
+    text = _report_text(metrics_, figs, run_dir, config, title)
+    paths = {"metrics": files.write_json(os.path.join(run_dir, "metrics.json"), metrics_),
+             "report": files.write_text(os.path.join(run_dir, "report.md"), text)}
+    return paths | figs
+
+
+def write_run_report(run_dir: str, pred: Mapping[str, Any], *, outlier_threshold: float,
+                     mag_limit: float | None = None, config: Any = None, log_path: str | None = None,
+                     title: str | None = None) -> dict[str, Any]:
+    """Evaluate a run once and write its ``metrics.json``, figures and ``report.md``.
+
+    Args:
+      run_dir: the run's folder; pred: predictions dict (needs 'z_spec').
+      outlier_threshold, mag_limit: as in ``evaluate`` (i magnitudes from pred['mag_i']).
+      config, log_path, title: as in :func:`write_report`.
+    Returns:
+      the metrics dict (the content of ``metrics.json``).
+    """
+    metrics_, mask = evaluation.evaluate_with_mask(pred, outlier_threshold, mag_limit=mag_limit)
+    write_report(run_dir, pred, metrics_, config=config, log_path=log_path, title=title, mask=mask)
+    return metrics_

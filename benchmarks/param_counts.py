@@ -1,6 +1,7 @@
 """Trainable parameters of the rows of the paper's Table C.1, beside the paper's counts.
 
 Usage: python benchmarks/param_counts.py [--width 1.0] [--n-bins 1000]
+       [--branch-width table_c1|sqrt|linear]
 
 Nine bands (ugrizyjhk), 64x64 stamps, the hsc9 preset's 1000 bins.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from multimodal_photoz.model import count_params, make_config
+from multimodal_photoz.model import ModelConfig, count_params, make_config
+from multimodal_photoz.model.trunk import BRANCH_WIDTHS
 
 # (label, paper count in millions, config arguments)
 TABLE_C1 = [
@@ -34,13 +36,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--n-bins", type=int, default=1000)
+    parser.add_argument("--branch-width", default=ModelConfig.branch_width,
+                        choices=sorted(BRANCH_WIDTHS))
     args = parser.parse_args(argv)
     print(f"| configuration (ugrizyjhk, 64x64, {args.n_bins} bins) | paper (1e6) | "
-          f"ours, width {args.width:g} (1e6) |")
-    print("|---|---|---|")
+          f"ours, {args.branch_width}, width {args.width:g} (1e6) | ours / paper |")
+    print("|---|---|---|---|")
+    worst = 0.0
     for label, paper, kwargs in TABLE_C1:
-        config = make_config("ugrizyjhk", width=args.width, n_bins=args.n_bins, **kwargs)
-        print(f"| {label} | {paper:.2f} | {count_params(config) / 1e6:.2f} |")
+        config = make_config("ugrizyjhk", width=args.width, n_bins=args.n_bins,
+                             branch_width=args.branch_width, **kwargs)
+        ours = count_params(config) / 1e6
+        worst = max(worst, abs(ours / paper - 1))
+        print(f"| {label} | {paper:.2f} | {ours:.2f} | {ours / paper:.3f} |")
+    print(f"\nlargest relative difference: {worst:.2%}")
 
 
 if __name__ == "__main__":

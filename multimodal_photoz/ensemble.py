@@ -24,7 +24,8 @@ from multimodal_photoz import files, logs, predictions, preprocess, report, trai
 from multimodal_photoz.config import RunConfig, claim_workdir, data_fingerprint
 from multimodal_photoz.data import fold_of, open_dataset
 from multimodal_photoz.data.pipeline import band_channels, band_statistics, iterate_batches, n_batches
-from multimodal_photoz.predict import Member, members_of, normalized, predictor_for
+from multimodal_photoz.predict import (Member, catalogue_columns, members_of, normalized,
+                                       predictor_for)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,13 +40,15 @@ class Run:
     mesh: jax.sharding.Mesh
     step_fn: Callable
     files: files.RunFiles
+    labels: dict                           # training labels against the PDF grid
 
     @classmethod
     def open(cls, config: RunConfig, workdir: str, mesh=None) -> "Run":
         source = open_dataset(config.data.path)
         claim_workdir(workdir, config, data_fingerprint(source))
+        labels = check_labels(source.catalogue(), config)
         mesh = mesh or train.make_mesh()
-        return cls(config=config, workdir=workdir, source=source,
+        return cls(config=config, workdir=workdir, source=source, labels=labels,
                    fold=fold_of(source.catalogue()["id"], config.ensemble.n_folds),
                    channels=band_channels(source.bands, config.model.bands, config.data.path),
                    mesh=mesh, step_fn=train.make_train_step(config.model, config.train, mesh),
@@ -57,17 +60,50 @@ class Run:
         if os.path.exists(self.files.path(rel)):
             with open(self.files.path(rel)) as f:
                 return preprocess.BandStats.from_dict(json.load(f))
-        stats = band_statistics(self.source, np.flatnonzero(self.fold != fold),
+        stats = band_statistics(self.source,
+                                training_objects(self.fold, fold, self.config.train.fraction),
                                 channels=self.channels)
         self.files.json(rel, stats.to_dict())
         return stats
+
+
+def check_labels(catalogue: dict, config: RunConfig) -> dict:
+    """The training labels against the PDF grid: ``{"grid", "n_outside", "policy",
+    "notes"}``; with ``train.labels_outside_grid = "error"`` a z_spec outside the
+    grid is refused naming the object (it would silently land in an end bin)."""
+    z, ids = np.asarray(catalogue["z_spec"], np.float64), catalogue["id"]
+    lo, hi = config.model.z_min, config.model.z_max
+    outside = np.flatnonzero((z < lo) | (z > hi))
+    out = {"grid": [lo, hi], "n_outside": int(len(outside)),
+           "policy": config.train.labels_outside_grid, "notes": []}
+    if len(outside) and out["policy"] == "error":
+        i = int(outside[0])
+        raise ValueError(
+            f"{config.data.path}: object id {ids[i]} (row {i}): field 'z_spec' = {z[i]:g} is "
+            f"outside the PDF grid [{lo:g}, {hi:g}] ({len(outside)} objects are); widen the grid "
+            "(--z-max) or train them in the end bins with --set train.labels_outside_grid=clip")
+    if len(outside):
+        out["notes"].append(f"- {len(outside)} training labels outside the PDF grid [{lo:g}, "
+                            f"{hi:g}] were trained in its end bins (train.labels_outside_grid"
+                            "=clip)")
+    return out
+
+
+def training_objects(fold_of_object: np.ndarray, fold: int, fraction: float) -> np.ndarray:
+    """Indices of fold ``fold``'s training objects: every other fold, or a fixed
+    random ``fraction`` of them (drawn from the fold number, the same for every seed)."""
+    train_idx = np.flatnonzero(fold_of_object != fold)
+    if fraction >= 1:
+        return train_idx
+    keep = np.random.default_rng([2024, fold]).permutation(len(train_idx))
+    return np.sort(train_idx[keep[:max(1, round(fraction * len(train_idx)))]])
 
 
 def _train_steps(run: Run, state, ckpt, key, member: Member, logger: logs.RunLogger,
                  index: int):
     """Runs the optimizer from ``state.step`` to ``n_steps``, checkpointing on the way."""
     cfg = run.config.train
-    train_idx = np.flatnonzero(run.fold != member.fold)
+    train_idx = training_objects(run.fold, member.fold, cfg.fraction)
     per_epoch = n_batches(len(train_idx), cfg.batch_size)
     if per_epoch == 0:
         raise ValueError(f"{run.config.data.path}: fold {member.fold} leaves {len(train_idx)} "
@@ -122,16 +158,17 @@ def train_member(run: Run, member: Member, logger: logs.RunLogger, index: int) -
         ckpt.close()
 
 
-def assemble(run: Run) -> dict[str, np.ndarray]:
+def assemble(run: Run, drop_modalities: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """The ensemble's predictions: each object's PDF is the mean over the seeds
-    of the members of its fold. Objects of folds not trained are left out."""
+    of the members of its fold. Objects of folds not trained are left out.
+    ``drop_modalities`` (names such as ``"g_r"``) are zeroed at evaluation (Fig. 10)."""
     cfg = run.config
     catalogue = run.source.catalogue()
     rows, pdfs, z_reg = [], [], []
     for fold in cfg.ensemble.folds():
         test = np.flatnonzero(run.fold == fold)
         predictor = predictor_for(run.workdir, cfg, members_of(cfg, [fold]),
-                                  run.source.stamp_size, run.mesh)
+                                  run.source.stamp_size, run.mesh, drop_modalities)
         out = predictor.predict(run.source, test, cfg.data.path)
         if not np.array_equal(out["id"], catalogue["id"][test]):
             raise RuntimeError(f"{run.workdir}: predictions of fold {fold} do not cover its "
@@ -141,13 +178,10 @@ def assemble(run: Run) -> dict[str, np.ndarray]:
         z_reg.append(out["z_regression"])
     order = np.argsort(np.concatenate(rows), kind="stable")
     rows = np.concatenate(rows)[order]
-    pred = {"ids": catalogue["id"][rows], "fold": run.fold[rows],
+    return {"ids": catalogue["id"][rows], "fold": run.fold[rows],
             "pdf": normalized(np.concatenate(pdfs)[order]), "bin_edges": cfg.model.bin_edges(),
             "z_regression": np.concatenate(z_reg)[order].astype(np.float32),
-            "z_spec": catalogue["z_spec"][rows], "ebv": catalogue["ebv"][rows]}
-    if "mag_i" in catalogue:
-        pred["mag_i"] = catalogue["mag_i"][rows]
-    return pred
+            **catalogue_columns(catalogue, rows, run.source.bands, cfg.model.bands)}
 
 
 def write_outputs(run: Run, pred: dict[str, np.ndarray]) -> dict:
@@ -161,7 +195,10 @@ def write_outputs(run: Run, pred: dict[str, np.ndarray]) -> dict:
     run.files.write(".", lambda root: metrics.update(report.write_run_report(
         root, stored, outlier_threshold=cfg.evaluation.outlier_threshold,
         mag_limit=cfg.evaluation.mag_limit, config=cfg.to_dict(),
-        log_path=run.files.path(logs.LOG_FILE), title=f"{cfg.data.survey}: {cfg.describe()}")))
+        log_path=run.files.path(logs.LOG_FILE), title=f"{cfg.data.survey}: {cfg.describe()}",
+        point_estimate=cfg.scored_estimate(), all_bands=cfg.evaluation.all_bands,
+        extra={"labels": {k: v for k, v in run.labels.items() if k != "notes"},
+               "notes": run.labels["notes"]})))
     return metrics
 
 

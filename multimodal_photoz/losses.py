@@ -56,6 +56,16 @@ LOSSES: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+# Losses of Table A.1 that train only the regression head: their PDF is untrained,
+# so they are scored on z_regression, as the paper did.
+REGRESSION_ONLY = ("mae", "rmse", "nmae")
+
+
+def point_estimate_for(name: str) -> str:
+    """The z_phot column a network trained with loss ``name`` is scored on."""
+    return "z_regression" if name in REGRESSION_ONLY else "z_median"
+
+
 def weighted_loss(name: str, outputs, z_spec, bin_edges, weight) -> jax.Array:
     """The batch loss: weighted mean of the per-object loss (padding rows weigh 0)."""
     if name not in LOSSES:

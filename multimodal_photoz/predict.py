@@ -93,15 +93,16 @@ class EnsemblePredictor:
       config: the run's configuration (network, evaluation batch size).
       states: the members' ``TrainState``s; only ``params`` and ``norm`` are kept.
       mesh: the device mesh (batches are sharded over its ``data`` axis).
+      drop_modalities: modality names whose features are zeroed (Sect. 7.4).
     """
 
-    def __init__(self, config: RunConfig, states, mesh):
+    def __init__(self, config: RunConfig, states, mesh, drop_modalities: tuple[str, ...] = ()):
         self.config, self.mesh = config, mesh
         # keep parameters and statistics only: optimizer states are dropped as restored
         self.weights = [(s.params, s.norm) for s in states]
         if not self.weights:
             raise ValueError("an ensemble needs at least one member")
-        self._predict = train.make_predict_fn(config.model, mesh)
+        self._predict = train.make_predict_fn(config.model, mesh, tuple(drop_modalities))
 
     def predict(self, source, indices, data_path: str = "") -> dict[str, np.ndarray]:
         """Predicts ``indices`` of ``source`` in the given order.
@@ -131,6 +132,23 @@ class EnsemblePredictor:
         return {k: np.concatenate(v) if v else empty[k] for k, v in out.items()}
 
 
+def catalogue_columns(catalogue: dict, rows: np.ndarray, data_bands, model_bands
+                      ) -> dict[str, np.ndarray]:
+    """The per-object columns predictions.h5 copies from a data set's catalogue:
+    ``ebv``, ``z_spec`` (where known), ``mag_i`` and ``bands_missing`` (how many
+    of the model's bands each object lacks), for the given rows."""
+    out = {"ebv": catalogue["ebv"][rows]}
+    if "z_spec" in catalogue and np.isfinite(catalogue["z_spec"][rows]).any():
+        out["z_spec"] = catalogue["z_spec"][rows]
+    if "mag_i" in catalogue:
+        out["mag_i"] = catalogue["mag_i"][rows]
+    if "band_mask" in catalogue:
+        channels = [list(data_bands).index(b) for b in model_bands]
+        present = np.asarray(catalogue["band_mask"], bool)[rows][:, channels]
+        out["bands_missing"] = (~present).sum(axis=1).astype(np.int8)
+    return out
+
+
 def normalized(pdf: np.ndarray) -> np.ndarray:
     """(N, n_bins) float32 rows summing to 1 (normalized in float64)."""
     pdf = np.asarray(pdf, np.float64)
@@ -138,10 +156,11 @@ def normalized(pdf: np.ndarray) -> np.ndarray:
 
 
 def predictor_for(workdir: str, config: RunConfig, members: list[Member], stamp: int,
-                  mesh) -> EnsemblePredictor:
+                  mesh, drop_modalities: tuple[str, ...] = ()) -> EnsemblePredictor:
     """Restores ``members`` of the run in ``workdir`` and returns their predictor."""
     target = abstract_state(config, stamp, mesh)
-    return EnsemblePredictor(config, (restore(workdir, m, target) for m in members), mesh)
+    return EnsemblePredictor(config, (restore(workdir, m, target) for m in members), mesh,
+                             drop_modalities)
 
 
 def predict_with_run(workdir: str, data: str, out: str, mesh=None) -> dict[str, np.ndarray]:
@@ -173,15 +192,11 @@ def predict_with_run(workdir: str, data: str, out: str, mesh=None) -> dict[str, 
     mesh = mesh or train.make_mesh()
     result = predictor_for(workdir, config, members, source.stamp_size, mesh).predict(
         source, np.arange(len(source)), data)
-    catalogue = source.catalogue()
     fields = {"ids": result["id"], "fold": np.full(len(result["id"]), -1, np.int32),
               "pdf": normalized(result["pdf"]), "bin_edges": config.model.bin_edges(),
               "z_regression": result["z_regression"].astype(np.float32),
-              "ebv": catalogue["ebv"]}
-    if "z_spec" in catalogue and np.isfinite(catalogue["z_spec"]).any():
-        fields["z_spec"] = catalogue["z_spec"]
-    if "mag_i" in catalogue:
-        fields["mag_i"] = catalogue["mag_i"]
+              **catalogue_columns(source.catalogue(), np.arange(len(source)), source.bands,
+                                  config.model.bands)}
     if files.is_primary():
         predictions.write_predictions(out, **fields, config=config.to_dict(),
                                       bands="".join(config.model.bands), n_members=len(members),

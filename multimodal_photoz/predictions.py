@@ -15,6 +15,8 @@ dataset               shape, dtype    meaning
 ``z_regression``      (N,) float32    ensemble mean of the regression head
 ``z_spec``            (N,) float32    optional: spectroscopic redshift (NaN if unknown)
 ``mag_i``, ``ebv``    (N,) float32    optional: i magnitude (AB), Galactic E(B-V) (mag)
+``bands_missing``     (N,) int8       optional: how many of the model's bands the object
+                                      lacks (zero-filled); metrics leave such objects out
 ====================  ==============  ===============================================
 
 File attributes: ``format_version``, ``config`` (the run configuration as a JSON
@@ -42,6 +44,7 @@ POINT_ESTIMATES = {"z_median": metrics.pdf_median, "z_mean": metrics.pdf_mean,
 REQUIRED = ("id", "fold", "pdf", "bin_edges", "z_median", "z_mean", "z_mode", "z_regression")
 OPTIONAL = ("z_spec", "mag_i", "ebv")
 DTYPES = {"id": np.int64, "fold": np.int32, "pdf": np.float32, "bin_edges": np.float64,
+          "bands_missing": np.int8,
           **{k: np.float32 for k in ("z_median", "z_mean", "z_mode", "z_regression") + OPTIONAL}}
 FINITE = ("z_median", "z_mean", "z_mode", "z_regression")  # and pdf; NaN allowed elsewhere
 
@@ -72,7 +75,7 @@ def _check_shapes(pred: Mapping[str, Any], source: str, required: tuple[str, ...
     edges = np.asarray(pred["bin_edges"])
     if edges.shape != (pdf.shape[1] + 1,):
         _fail(source, "bin_edges", f"expected shape ({pdf.shape[1] + 1},) for {pdf.shape[1]} bins, got {edges.shape}")
-    for field in REQUIRED[4:] + ("fold",) + OPTIONAL:
+    for field in REQUIRED[4:] + ("fold", "bands_missing") + OPTIONAL:
         if field in pred and np.shape(pred[field]) != (n,):
             _fail(source, field, f"expected shape ({n},), got {np.shape(pred[field])}")
     if not np.issubdtype(np.asarray(pred["fold"]).dtype, np.integer):
@@ -164,6 +167,7 @@ def _attributes(config: Any, bands: Any, n_members: int, attrs: Mapping[str, Any
 def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: Any,
                       z_regression: Any, z_spec: Any = None, z_median: Any = None,
                       z_mean: Any = None, z_mode: Any = None, mag_i: Any = None, ebv: Any = None,
+                      bands_missing: Any = None,
                       config: Any = None, bands: Any = "", n_members: int = 1,
                       attrs: Mapping[str, Any] | None = None) -> str:
     """Validate and write ``predictions.h5`` atomically (temporary file, then os.replace).
@@ -176,6 +180,7 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
       z_spec: (N,) or None; an all-NaN column (unlabelled data) is not written.
       z_median, z_mean, z_mode: (N,) or None to compute them from the PDFs.
       mag_i, ebv: optional (N,) i magnitude (AB) and E(B-V) (mag).
+      bands_missing: optional (N,) number of the model's bands each object lacks.
       config: JSON-able run configuration; bands: band names; n_members: ensemble size.
       attrs: extra file attributes (non-scalars stored as JSON strings).
     Returns:
@@ -184,7 +189,7 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
     path = os.fspath(path)
     pred = _assemble(dict(id=ids, fold=fold, pdf=pdf, bin_edges=bin_edges, z_regression=z_regression,
                           z_spec=z_spec, z_median=z_median, z_mean=z_mean, z_mode=z_mode,
-                          mag_i=mag_i, ebv=ebv), source=path)
+                          mag_i=mag_i, ebv=ebv, bands_missing=bands_missing), source=path)
     with files.atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, values in pred.items():
@@ -211,7 +216,7 @@ def read_predictions(path: str, *, validate: bool = True) -> dict[str, Any]:
 
     Returns:
       {'id', 'fold', 'pdf', 'bin_edges', 'z_median', 'z_mean', 'z_mode',
-      'z_regression', and 'z_spec' / 'mag_i' / 'ebv' when present,
+      'z_regression', and 'z_spec' / 'mag_i' / 'ebv' / 'bands_missing' when present,
       'attrs': {'config': dict, 'bands': str, 'n_members': int, 'created_utc': str, ...}}.
     Raises:
       FileNotFoundError; PredictionsError naming the file and the field (see

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from multimodal_photoz.config import EvaluationConfig, flags
-from multimodal_photoz.metrics import N_RESAMPLES
+from multimodal_photoz.metrics import ALTERNATIVES, N_RESAMPLES
 
 
 def build_run_config(settings: dict, data: str):
@@ -53,11 +53,22 @@ def _evaluate(args) -> int:
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.file)),
                                    os.path.splitext(os.path.basename(args.file))[0] + "_metrics")
     metrics = report.write_run_report(out, pred, outlier_threshold=args.outlier_threshold,
-                                      mag_limit=args.mag_limit,
+                                      mag_limit=args.mag_limit, point_estimate=args.point_estimate,
+                                      all_bands=not args.include_incomplete,
                                       title=f"evaluation of {args.file}")
     print(format_metrics(metrics, args.file))
     print(f"report: {os.path.join(out, 'report.md')}")
     return 0
+
+
+def scored_estimate(pred: dict) -> str:
+    """The point estimate a run's metrics use, from the configuration stored in
+    its predictions (the PDF median unless its loss is regression-only)."""
+    from multimodal_photoz.losses import point_estimate_for
+
+    config = pred.get("attrs", {}).get("config") or {}
+    chosen = (config.get("evaluation") or {}).get("point_estimate")
+    return chosen or point_estimate_for((config.get("train") or {}).get("loss", "ce_mae"))
 
 
 def _compare(args) -> int:
@@ -74,6 +85,8 @@ def _compare(args) -> int:
     out = args.out or os.path.join(args.multimodal, "comparison")
     result = report.write_comparison(out, preds[0], preds[1], threshold,
                                      n_resamples=args.resamples, seed=args.seed,
+                                     alternative=args.alternative,
+                                     point_estimates=tuple(scored_estimate(p) for p in preds),
                                      mag_limit=mag_limit, title=f"{runs[0]} vs {runs[1]}")
     print(report.format_table3(result))
     print(f"comparison: {os.path.join(out, 'comparison.json')}")
@@ -98,6 +111,11 @@ def register(subparsers) -> None:
     p.add_argument("--outlier-threshold", type=float,
                    default=EvaluationConfig.outlier_threshold)
     p.add_argument("--mag-limit", type=float, default=EvaluationConfig.mag_limit)
+    p.add_argument("--point-estimate", default="z_median",
+                   choices=("z_median", "z_mean", "z_mode", "z_regression"),
+                   help="the z_phot column scored (z_regression for regression-only losses)")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="also evaluate objects missing a band the model reads")
     p.add_argument("--out", default=None, help="report directory (default: beside the file)")
     p.set_defaults(func=_evaluate)
 
@@ -107,6 +125,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="default: <multimodal>/comparison")
     p.add_argument("--resamples", type=int, default=N_RESAMPLES)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--alternative", choices=ALTERNATIVES, default="observed",
+                   help="H1 of the paired bootstrap: one-sided in the direction observed on the "
+                        "test set (Table 3), two-sided, or one fixed direction")
     p.add_argument("--outlier-threshold", type=float, default=None)
     p.add_argument("--mag-limit", type=float, default=None)
     p.set_defaults(func=_compare)

@@ -12,6 +12,7 @@ A batch is a dict: ``image`` (B, H, W, C) float32 raw fluxes, ``ebv`` (B,),
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.struct
@@ -103,6 +104,7 @@ def make_train_step(model_config: ModelConfig, train_config: TrainConfig, mesh=N
 
         def loss_fn(params):
             outputs = model.apply({"params": params}, x, batch["ebv"], train=True,
+                                  band_mask=batch.get("band_mask"),
                                   rngs={"modality_dropout": dropout_rng})
             return losses.weighted_loss(train_config.loss, outputs, batch["z_spec"],
                                         bin_edges, weight)
@@ -120,6 +122,7 @@ def make_train_step(model_config: ModelConfig, train_config: TrainConfig, mesh=N
                    donate_argnums=(0,))
 
 
+@functools.lru_cache(maxsize=64)  # one compiled function per (network, mesh, dropped set)
 def make_predict_fn(model_config: ModelConfig, mesh=None, drop_modalities: tuple = ()):
     """Returns ``predict(params, norm, batch) -> {pdf, z_regression}``, jit-compiled.
 
@@ -130,6 +133,7 @@ def make_predict_fn(model_config: ModelConfig, mesh=None, drop_modalities: tuple
 
     def predict(params, norm, batch):
         outputs = model.apply({"params": params}, _inputs(batch, norm), batch["ebv"],
+                              band_mask=batch.get("band_mask"),
                               drop_modalities=drop_modalities)
         return {"pdf": outputs["pdf"], "z_regression": outputs["z_regression"]}
 

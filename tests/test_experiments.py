@@ -21,7 +21,7 @@ def test_presets_follow_the_paper():
 
 def test_get_config_states_only_what_differs():
     quick = hsc9.get_config("scale=quick,fusion=early")
-    assert quick["model.fusion"] == "early" and quick["model.n_bins"] == 200
+    assert quick["model.fusion"] == "early" and quick["model.n_bins"] == 300
     assert quick["evaluation.mag_limit"] == 24.0 and quick["ensemble.seeds"] == (0,)
     paper = sdss.get_config("scale=paper")
     assert paper["model.n_bins"] == 180 and paper["ensemble.seeds"] == (0, 1, 2, 3, 4)

@@ -291,16 +291,111 @@ def test_bootstrap_clear_gain_is_significant():
 
 def test_bootstrap_no_gain_is_not_significant():
     z_spec, z_base, _ = gaussian_predictions(2000, 0.05, 0.05, seed=7)
-    for name in metrics.METRICS:  # identical predictions: every delta is 0, p = 1
-        assert metrics.paired_bootstrap_pvalue(name, z_spec, z_base, z_base.copy(),
-                                               n_resamples=300) == 1.0
-    # the same residuals given to other objects: equal metrics on the test set, p ~ 0.5
+    tested = {"observed": "none", "two-sided": "two-sided",  # "observed": no direction on a tie
+              "multimodal_better": "multimodal_better", "baseline_better": "baseline_better"}
+    for name in metrics.METRICS:  # identical predictions: every delta is 0, p = 1 in every direction
+        for alternative in metrics.ALTERNATIVES:
+            res = metrics.paired_bootstrap(name, z_spec, z_base, z_base.copy(), n_resamples=300,
+                                           alternative=alternative)
+            assert (res.p_value, res.alternative, res.tested) == (1.0, alternative, tested[alternative])
+    # the same residuals given to other objects: equal metrics on the test set; one fixed
+    # direction gives p ~ 0.5, "observed" has no direction to test on an exact tie and gives 1
     dz = metrics.delta_z(z_base, z_spec)
     z_multi = z_spec + np.random.default_rng(8).permutation(dz) * (1 + z_spec)
     for name in metrics.METRICS:
-        res = metrics.paired_bootstrap(name, z_spec, z_base, z_multi, n_resamples=1000)
+        res = metrics.paired_bootstrap(name, z_spec, z_base, z_multi, n_resamples=1000,
+                                       alternative="multimodal_better")
         assert abs(res.delta_test) < 1e-12
         assert 0.2 < res.p_value < 0.8, name
+        observed = metrics.paired_bootstrap(name, z_spec, z_base, z_multi, n_resamples=1000)
+        if res.delta_test == 0:  # sigma_MAD, outliers: the same multiset of dz
+            assert (observed.p_value, observed.tested) == (1.0, "none"), name
+        else:  # the mean of permuted values may differ in the last bit
+            assert 0.2 < observed.p_value <= 0.5 + 0.05, name
+
+
+def p_value_reference(deltas, delta_test, alternative):
+    """The p-value definitions written as a plain loop over the bootstrapped deltas."""
+    if alternative == "two-sided":
+        return min(1.0, 2 * p_value_reference(deltas, delta_test, "observed"))
+    if alternative == "observed":
+        if delta_test == 0:
+            return 1.0
+        alternative = "multimodal_better" if delta_test > 0 else "baseline_better"
+    count = 0
+    for delta in deltas:
+        null = delta - delta_test  # H0: the bootstrapped deltas shifted to centre on 0
+        count += (null >= delta_test) if alternative == "multimodal_better" else (null <= delta_test)
+    return count / len(deltas)
+
+
+@pytest.mark.parametrize("alternative", metrics.ALTERNATIVES)
+@pytest.mark.parametrize("name", ["sigma_mad", "outlier_fraction"])
+def test_bootstrap_p_values_equal_the_naive_loop(name, alternative):
+    for n, seed in [(7, 1), (40, 2), (101, 3)]:
+        z_spec, z_base, z_multi = tied_predictions(n, seed=n)
+        for pair in [(z_base, z_multi), (z_multi, z_base)]:  # both signs of delta
+            res = metrics.paired_bootstrap(name, z_spec, *pair, n_resamples=300, seed=seed,
+                                           alternative=alternative)
+            deltas = bootstrap_reference(metrics.METRICS[name], z_spec, *pair, 300, seed)
+            assert res.p_value == p_value_reference(deltas, res.delta_test, alternative)
+            assert res.p_value == metrics.paired_bootstrap_pvalue(
+                name, z_spec, *pair, n_resamples=300, seed=seed, alternative=alternative)
+
+
+def test_bootstrap_tiny_sample_by_hand():
+    """Two objects at z_spec = 0 (dz = z_phot), bias = mean dz:
+    baseline dz (0.1, 0.1): bias 0.1 on every resample; multimodal dz (0.0, 0.3): 0.15.
+    delta = 0.1 - 0.15 = -0.05 (baseline better). A resample draws indices (i, j):
+    (0, 0) -> delta 0.1, (0, 1) or (1, 0) -> -0.05, (1, 1) -> 0.1 - 0.3 = -0.2; shifted
+    by +0.05: 0.15, 0, 0, -0.15. Only (1, 1) has null <= -0.05, so the "baseline
+    better" p is the fraction of resamples (1, 1) (1/4 in expectation), the
+    "multimodal better" p its complement, and two-sided p twice it."""
+    z_spec, z_base, z_multi = np.zeros(2), np.array([0.1, 0.1]), np.array([0.0, 0.3])
+    k, seed = 4000, 11
+    rng = np.random.Generator(np.random.PCG64(seed))  # the resamples, drawn as documented
+    n_both_one = sum(rng.integers(0, 2, size=2).tolist() == [1, 1] for _ in range(k))
+    both_one = n_both_one / k
+    assert both_one == pytest.approx(0.25, abs=0.03)
+
+    def p(alternative):
+        return metrics.paired_bootstrap("bias", z_spec, z_base, z_multi, n_resamples=k, seed=seed,
+                                        alternative=alternative)
+
+    res = p("observed")
+    assert res.delta_test == pytest.approx(-0.05)
+    assert (res.p_value, res.tested) == (both_one, "baseline_better")
+    assert p("baseline_better").p_value == both_one
+    assert p("multimodal_better").p_value == (k - n_both_one) / k
+    assert (p("two-sided").p_value, p("two-sided").tested) == (2 * both_one, "two-sided")
+
+
+def test_bootstrap_tests_the_observed_direction():
+    """One network better in every metric (scatter 0.05 vs 0.03, 8% vs 1% outliers,
+    bias 0.02 vs 0), given once as multimodal and once as baseline."""
+    rng = np.random.default_rng(6)
+    z_spec = rng.uniform(0, 2, 3000)
+    dz_worse, dz_better = rng.normal(0.02, 0.05, 3000), rng.normal(0.0, 0.03, 3000)
+    dz_worse[:240], dz_better[:30] = 0.5, 0.5
+    z_worse, z_better = (z_spec + dz * (1 + z_spec) for dz in (dz_worse, dz_better))
+    for name in metrics.METRICS:
+        multi_wins = {a: metrics.paired_bootstrap(name, z_spec, z_worse, z_better, n_resamples=1000,
+                                                  alternative=a) for a in metrics.ALTERNATIVES}
+        base_wins = {a: metrics.paired_bootstrap(name, z_spec, z_better, z_worse, n_resamples=1000,
+                                                 alternative=a) for a in metrics.ALTERNATIVES}
+        # multimodal better: small p in its direction, large in the other
+        assert multi_wins["observed"].tested == "multimodal_better"
+        assert multi_wins["observed"].p_value == multi_wins["multimodal_better"].p_value < 0.01
+        assert multi_wins["baseline_better"].p_value > 0.99
+        # baseline better: "observed" follows, the paper's fixed direction (eq. D.3) gives p ~ 1
+        assert base_wins["observed"].tested == "baseline_better"
+        assert base_wins["observed"].p_value == base_wins["baseline_better"].p_value < 0.01
+        assert base_wins["multimodal_better"].p_value > 0.99
+        for a in ("multimodal_better", "baseline_better"):  # exchanging the networks mirrors delta exactly
+            mirror = "baseline_better" if a == "multimodal_better" else "multimodal_better"
+            assert base_wins[a].p_value == multi_wins[mirror].p_value
+        for res in (multi_wins, base_wins):
+            assert res["two-sided"].p_value == min(1.0, 2 * res["observed"].p_value)
 
 
 # ---------------------------------------------------------------- bad inputs
@@ -327,6 +422,8 @@ def test_bootstrap_no_gain_is_not_significant():
      "z_multimodal"),
     (lambda: metrics.paired_bootstrap_pvalue("bias", [0.1], [0.1], [0.1], n_resamples=0),
      "n_resamples"),
+    (lambda: metrics.paired_bootstrap_pvalue("bias", [0.1], [0.1], [0.1], alternative="greater"),
+     "alternative"),
     (lambda: metrics.survey_metrics("des"), "survey"),
     (lambda: metrics.gain([1.0, 2.0], [1.0]), "m_baseline"),
 ])

@@ -9,7 +9,8 @@ import pytest
 from multimodal_photoz.model import (BACKBONES, ModelConfig, PhotoZNet, count_params,
                                      init_params, make_config)
 from multimodal_photoz.model.layers import InceptionBlock
-from multimodal_photoz.model.trunk import Trunk, branch_scale
+from multimodal_photoz.model.trunk import (BRANCH_WIDTHS, TABLE_C1_WIDTHS, Trunk, branch_scale,
+                                           branch_stem_scale, trunk_scale)
 
 
 def shapes(config, stamp, batch=2):
@@ -45,9 +46,28 @@ def test_head_is_the_papers_at_64_pixels():
     config = make_config("ugriz", modality_size=None, width=1.0, n_bins=180, z_max=0.4)
     params = jax.eval_shape(lambda k: init_params(config, k, 64), jax.random.key(0))
     assert params["head"]["conv2"]["kernel"].shape == (3, 3, 96, 96)
-    assert params["head"]["conv0"]["kernel"].shape == (3, 3, 522, 96)
-    assert params["fc1"]["kernel"].shape == (97, 1024)  # 96 latent + E(B-V)
-    assert params["common"]["block8"]["b5_conv5x5"]["kernel"].shape == (5, 5, 101, 156)
+    # common k = 155 (table_c1): 2k + int(0.65 k) + int(0.7 k) = 310 + 100 + 108 channels
+    assert params["head"]["conv0"]["kernel"].shape == (3, 3, 518, 96)
+    assert params["fc1"]["kernel"].shape == (102, 1024)  # 96 latent + E(B-V) + 5 band flags
+    assert params["common"]["block8"]["b5_conv5x5"]["kernel"].shape == (5, 5, 100, 155)
+    paper = make_config("ugriz", modality_size=None, width=1.0, n_bins=180, z_max=0.4,
+                        band_mask_input=False)
+    paper_params = jax.eval_shape(lambda k: init_params(paper, k, 64), jax.random.key(0))
+    assert paper_params["fc1"]["kernel"].shape == (97, 1024)  # the paper's: latent + E(B-V)
+
+
+def test_the_band_mask_reaches_the_head_only_when_asked():
+    images = jax.random.normal(jax.random.key(1), (2, 16, 16, 3))
+    ebv, absent = jnp.zeros(2), jnp.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    for flag in (True, False):
+        config = make_config("gri", modality_size=None, width=0.1, n_bins=8, z_max=1.0,
+                             band_mask_input=flag)
+        params = init_params(config, jax.random.key(0), 16)
+        apply = jax.jit(PhotoZNet(config).apply)
+        a = apply({"params": params}, images, ebv, band_mask=absent)["logits"]
+        b = apply({"params": params}, images, ebv)["logits"]  # None: every band present
+        assert bool(jnp.allclose(a[1], b[1]))  # row 1 has every band either way
+        assert bool(jnp.allclose(a[0], b[0])) is (not flag)
 
 
 def test_branches_are_stacked_per_modality_size():
@@ -83,8 +103,9 @@ def test_stacked_branches_equal_separate_branches():
         variables, images, ebv)
     fused = state["intermediates"]["fused"][0]
     stacked = variables["params"]["branches_size2"]
-    branch = Trunk(backbone="inception", start=0, stop=2, scale=branch_scale(0.2, 2, 4),
-                   with_stem=True)
+    branch = Trunk(backbone="inception", start=0, stop=2,
+                   scale=branch_scale(0.2, 2, 4, config.branch_width),
+                   stem_scale=branch_stem_scale(0.2, 2, 4, config.branch_width), with_stem=True)
     mods = config.resolved_modalities()
     pieces = []
     for j, m in enumerate(mods):
@@ -134,7 +155,8 @@ def test_baseline_is_one_modality_of_all_bands():
     config = make_config("ugriz", modality_size=None, width=0.1)
     assert config.is_baseline and config.resolved_modalities() == (tuple("ugriz"),)
     params = jax.eval_shape(lambda k: init_params(config, k, 16), jax.random.key(0))
-    assert list(params["branches_size5"]["stem"]["conv5x5"]["kernel"].shape) == [1, 5, 5, 5, 10]
+    # its branch is the 5-band one of the width rule: 50 stem filters per band, times width
+    assert list(params["branches_size5"]["stem"]["conv5x5"]["kernel"].shape) == [1, 5, 5, 5, 25]
 
 
 def test_count_params_grows_with_width_and_config_round_trips():
@@ -201,17 +223,80 @@ def test_branch_convolution_implementations_agree():
                                atol=1e-5)
 
 
+def _filters(config, stamp=16):
+    """(branch stem filters, branch k, common-trunk k) of the first branch group."""
+    params = jax.eval_shape(lambda k: init_params(config, k, stamp), jax.random.key(0))
+    branches = next(v for name, v in params.items() if name.startswith("branches_size"))
+    return (branches["stem"]["conv5x5"]["kernel"].shape[-1],
+            branches["block1"]["b5_conv5x5"]["kernel"].shape[-1],
+            params["common"]["block8"]["b5_conv5x5"]["kernel"].shape[-1])
+
+
 def test_branch_width_rules():
-    # 2-band branches of 9 bands: filters x sqrt(2/9) (sqrt) or x 2/9 (linear)
-    kernels = {}
-    for rule in ("sqrt", "linear"):
-        config = make_config("ugrizyjhk", modality_size=2, width=1.0, n_bins=10, branch_width=rule)
-        params = jax.eval_shape(lambda k: init_params(config, k, 16), jax.random.key(0))
-        kernels[rule] = params["branches_size2"]["stem"]["conv5x5"]["kernel"].shape
-    assert kernels["sqrt"] == (8, 5, 5, 2, round(96 * (2 / 9) ** 0.5))
-    assert kernels["linear"] == (8, 5, 5, 2, round(96 * 2 / 9))
+    w = TABLE_C1_WIDTHS
+    for s in (1, 2, 9):  # table_c1: branch filters in proportion to s, its own trunk k
+        config = make_config("ugrizyjhk", modality_size=None if s == 9 else s, n_bins=10)
+        assert config.branch_width == "table_c1"  # the default
+        assert _filters(config) == (w.stem_per_band * s, w.k_per_band * s, w.trunk_k)
+    quarter = make_config("ugrizyjhk", modality_size=2, width=0.25, n_bins=10)  # width on all
+    assert _filters(quarter) == (round(w.stem_per_band * 2 / 4), round(w.k_per_band * 2 / 4),
+                                 round(w.trunk_k / 4))
+    # sqrt and linear: Net_T's trunk, 2-band branches x sqrt(2/9) or x 2/9
+    for rule, share in (("sqrt", (2 / 9) ** 0.5), ("linear", 2 / 9)):
+        config = make_config("ugrizyjhk", modality_size=2, n_bins=10, branch_width=rule)
+        assert _filters(config) == (round(96 * share), round(156 * share), 156)
+        baseline = make_config("ugrizyjhk", modality_size=None, n_bins=10, branch_width=rule)
+        assert _filters(baseline) == (96, 156, 156)  # the baseline is Net_T
+    assert trunk_scale(0.5, "sqrt") == 0.5 and set(BRANCH_WIDTHS) >= {"table_c1", "sqrt", "linear"}
     with pytest.raises(ValueError, match="unknown branch_width 'cubic'"):
         make_config("ugriz", branch_width="cubic")
+
+
+def test_table_c1_paper_ordering():
+    """As in the paper, the 1-band and extremely early networks are about half the baseline."""
+    count = lambda **kw: count_params(make_config("ugrizyjhk", n_bins=1000, **kw))
+    baseline = count(modality_size=None)
+    assert count(modality_size=1) < 0.5 * baseline
+    assert count(modality_size=2, fusion="extremely_early") < 0.51 * baseline
+    assert count(modality_size=3) < baseline < count(modality_size=4)
+
+
+# Table C.1 of the paper, its 14 rows: count in 1e6 and make_config arguments (ugrizyjhk,
+# 64x64, 1000 bins).
+TABLE_C1 = {
+    "baseline": (19.03, dict(modality_size=None)),
+    "2band-extremely_early": (9.52, dict(modality_size=2, fusion="extremely_early")),
+    "2band-very_early": (11.16, dict(modality_size=2, fusion="very_early")),
+    "2band-early": (12.51, dict(modality_size=2, fusion="early")),
+    "2band-middle": (15.22, dict(modality_size=2, fusion="middle")),
+    "2band-late": (17.94, dict(modality_size=2, fusion="late")),
+    "early-1band": (8.80, dict(modality_size=1)),
+    "early-2bands": (12.51, dict(modality_size=2)),
+    "early-3bands": (17.23, dict(modality_size=3)),
+    "early-4bands": (22.11, dict(modality_size=4)),
+    "early-5bands": (26.29, dict(modality_size=5)),
+    "early-2bands-orders12": (17.37, dict(modality_size=2, orders=(1, 2))),
+    "early-2bands-orders123": (21.54, dict(modality_size=2, orders=(1, 2, 3))),
+    "early-2bands-orders23": (15.98, dict(modality_size=2, orders=(2, 3))),
+}
+
+
+@pytest.mark.parametrize("row", sorted(TABLE_C1))
+def test_default_network_reproduces_table_c1(row):
+    paper, kwargs = TABLE_C1[row]
+    ours = count_params(make_config("ugrizyjhk", n_bins=1000, **kwargs)) / 1e6
+    assert abs(ours / paper - 1) < 0.01, (row, ours, paper)
+
+
+def test_cross_fusion_blocks_follow_the_width_rule():
+    config = make_config("ugrizy", modality_size=2, fusion="early", fusion_type="cross",
+                         width=0.25, n_bins=10)
+    params = jax.eval_shape(lambda k: init_params(config, k, 16), jax.random.key(0))
+    leaves = jax.tree_util.tree_leaves_with_path(params["fusion"])
+    fusion_k = {leaf.shape[-1] for path, leaf in leaves
+                if "b5_conv5x5" in jax.tree_util.keystr(path) and leaf.ndim > 2}
+    assert fusion_k == {round(0.25 * TABLE_C1_WIDTHS.k_per_band * 2)}  # a 2-band branch's k
+    assert shapes(config, 16)["pdf"] == (2, 10)
 
 
 def test_bfloat16_compute_keeps_float32_parameters_and_outputs():

@@ -144,11 +144,13 @@ def test_compare_aligns_by_id_and_gain_sign():
     comparison = report.compare(base, multi, 0.15, n_resamples=300, seed=1)
     assert set(comparison) == {"sigma_mad", "outlier_fraction", "bias", "count", "settings"}
     for name in ("sigma_mad", "outlier_fraction", "bias"):
-        assert set(comparison[name]) >= {"baseline", "multimodal", "gain", "p_value", "delta"}
+        assert set(comparison[name]) >= {"baseline", "multimodal", "gain", "p_value", "tested", "delta"}
+    assert comparison["settings"]["alternative"] == "observed"
     sigma = comparison["sigma_mad"]
     assert sigma["multimodal"] < sigma["baseline"]
     assert sigma["gain"] == pytest.approx((sigma["baseline"] - sigma["multimodal"]) / sigma["baseline"])
     assert sigma["gain"] > 0.15 and sigma["p_value"] < 0.01  # 25% less scatter on 2000 objects
+    assert sigma["tested"] == "multimodal_better"
     assert comparison["count"]["baseline"] == 2000
     # the same objects in another row order give the same comparison
     order = np.random.default_rng(0).permutation(2000)
@@ -156,8 +158,15 @@ def test_compare_aligns_by_id_and_gain_sign():
     again = report.compare(base, shuffled, 0.15, n_resamples=300, seed=1)
     assert json.dumps(report.to_jsonable(again)) == json.dumps(report.to_jsonable(comparison))
     assert comparison["outlier_fraction"]["gain"] == pytest.approx(1 - 50 / 80)
+    # the baseline better: the default tests that direction, eq. D.3's fixed one gives p ~ 1
     swapped = report.compare(multi, base, 0.15, n_resamples=300, seed=1)["sigma_mad"]
-    assert swapped["gain"] < 0 and swapped["p_value"] > 0.99
+    assert swapped["gain"] < 0 and swapped["p_value"] < 0.01 and swapped["tested"] == "baseline_better"
+    fixed = report.compare(multi, base, 0.15, n_resamples=300, seed=1, alternative="multimodal_better")
+    assert fixed["sigma_mad"]["p_value"] > 0.99 and fixed["sigma_mad"]["tested"] == "multimodal_better"
+    assert fixed["settings"]["alternative"] == "multimodal_better"
+    two_sided = report.compare(multi, base, 0.15, n_resamples=300, seed=1, alternative="two-sided")
+    assert two_sided["sigma_mad"]["p_value"] == min(1.0, 2 * swapped["p_value"])
+    assert two_sided["sigma_mad"]["tested"] == "two-sided"
 
 
 def test_format_table3_uses_paper_units():
@@ -173,6 +182,51 @@ def test_format_table3_uses_paper_units():
     assert lines[4] == "| Multimodal | **07.85** | **0.16** | **0.31** | 516.5 |"
     assert lines[5] == "| G(M) | 1.74% | 10.88% | 6.28% | – |"
     assert lines[6] == "| p_value | **0.0** | **0.0** | 0.15 | – |"
+    assert len(lines) == 7  # results that do not say which test: no note
+
+
+def test_format_table3_says_what_each_p_value_tests():
+    def block(p_bias, tested_bias, alternative="observed", tested_other="multimodal_better"):
+        entry = {"baseline": 1e-3, "multimodal": 0.9e-3, "gain": 0.1, "p_value": 0.0, "tested": tested_other}
+        return {"sigma_mad": entry, "outlier_fraction": entry,
+                "bias": {"baseline": 0.22e-3, "multimodal": 0.29e-3, "gain": -0.2405,
+                         "p_value": p_bias, "tested": tested_bias},
+                "count": {"baseline": 108_500, "multimodal": 108_500, "gain": None, "p_value": None},
+                "settings": {"alternative": alternative}}
+
+    lines = report.format_table3({"CFHTLS": block(0.15, "baseline_better"),
+                                  "HSC-6b": block(0.04, "baseline_better")}).splitlines()
+    assert lines[6] == "| p_value | **0.0** | **0.0** | 0.15† | – |"  # Table 3's CFHTLS bias
+    assert lines[11] == "| p_value | **0.0** | **0.0** | **0.04**† | – |"  # still bold below 0.05
+    assert lines[12:] == ["", "p-values: one-sided in the observed direction; H1: multimodal better, "
+                              "† H1: baseline better; bold: p < 0.05."]
+    tie = report.format_table3(block(1.0, "none")).splitlines()
+    assert tie[5] == "| p_value | **0.0** | **0.0** | 1.0‡ | – |"
+    assert tie[-1].endswith("H1: multimodal better, ‡ equal on the test set, p = 1; bold: p < 0.05.")
+    two = report.format_table3(block(0.3, "two-sided", "two-sided", "two-sided")).splitlines()
+    assert two[5] == "| p_value | **0.0** | **0.0** | 0.3 | – |"
+    assert two[-1] == ("p-values: two-sided (2 × the one-sided p in the observed direction, at most 1); "
+                       "bold: p < 0.05.")
+    fixed = report.format_table3(block(0.85, "multimodal_better", "multimodal_better")).splitlines()
+    assert fixed[-1] == "p-values: one-sided; H1: multimodal better; bold: p < 0.05."
+
+
+def test_describe_test_for_fig_d1():
+    from multimodal_photoz.report.table3 import describe_test
+    assert describe_test("observed", "baseline_better") == \
+        "one-sided, H1: baseline better (observed direction)"
+    assert describe_test("multimodal_better", "multimodal_better") == "one-sided, H1: multimodal better"
+    assert describe_test("two-sided", "two-sided") == "two-sided"
+    assert describe_test("observed", "none") == "equal on the test set, p = 1"
+
+
+def test_compare_cli_alternative_flag():
+    from multimodal_photoz.cli import build_parser
+    parser = build_parser()
+    assert parser.parse_args(["compare", "a", "b"]).alternative == "observed"
+    assert parser.parse_args(["compare", "a", "b", "--alternative", "two-sided"]).alternative == "two-sided"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["compare", "a", "b", "--alternative", "greater"])
 
 
 def test_write_comparison_files(tmp_path):
@@ -180,8 +234,12 @@ def test_write_comparison_files(tmp_path):
     comparison = report.write_comparison(tmp_path, base, multi, 0.15, n_resamples=200, mag_limit=24)
     saved = json.loads(open(tmp_path / "comparison.json").read())
     assert saved["sigma_mad"]["p_value"] == comparison["sigma_mad"]["p_value"]
+    assert saved["sigma_mad"]["tested"] == "multimodal_better"
+    assert saved["settings"]["alternative"] == "observed"
     assert saved["settings"]["selection"]["mag_i_max"] == 24 and saved["settings"]["n_resamples"] == 200
-    assert "| Multimodal |" in open(tmp_path / "comparison.md").read()
+    text = open(tmp_path / "comparison.md").read()
+    assert "| Multimodal |" in text and "p-values one-sided in the observed direction." in text
+    assert "\np-values: one-sided in the observed direction; H1: multimodal better" in text
     assert_png(tmp_path / "figures" / "bootstrap.png")
     assert_png(tmp_path / "figures" / "binned_overlay.png")
 

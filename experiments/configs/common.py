@@ -20,7 +20,7 @@ SCALES: dict[str, dict] = {
     # the paper's makes 1000 steps enough to learn something.
     "quick": {"data.stamp": 16, "model.width": 0.125, "train.batch_size": 32,
               "train.n_steps": 1000, "ensemble.seeds": (0,), "data.n_objects": 3000,
-              "model.n_bins": 200, "train.learning_rate": 1e-3, "evaluation.batch_size": 128,
+              "model.n_bins": 300, "train.learning_rate": 1e-3, "evaluation.batch_size": 128,
               "train.checkpoint_every": 250, "train.log_every": 50},
     # Seconds, for tests.
     "smoke": {"data.stamp": 16, "model.width": 0.05, "train.batch_size": 8, "train.n_steps": 4,

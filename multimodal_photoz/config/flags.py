@@ -43,7 +43,8 @@ FLAGS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("model", "--backbone", "model.backbone", dict(choices=sorted(BACKBONES))),
     ("model", "--width", "model.width", dict(type=float, help="multiplier on every width")),
     ("model", "--branch-width", "model.branch_width",
-     dict(help="branch filters x sqrt(s/n) (sqrt, default) or x s/n (linear)")),
+     dict(help="branch width rule: table_c1 (default: the paper's Table C.1 counts), "
+               "sqrt or linear (BUILD.md, 'Branch widths')")),
     ("model", "--n-bins", "model.n_bins", dict(type=int)),
     ("model", "--z-min", "model.z_min", dict(type=float)),
     ("model", "--z-max", "model.z_max", dict(type=float)),

@@ -52,6 +52,10 @@ class TrainConfig:
       augment: random rot90 and flips on device.
       checkpoint_every: steps between checkpoints.
       log_every: steps between log lines.
+      labels_outside_grid: a z_spec outside the PDF grid is an ``error`` naming the
+        object, or (``clip``) trained in the nearest end bin and counted in the report.
+      fraction: share of each fold's training objects used (Sect. 7.2, Fig. 8): a
+        fixed random subset per fold, the same for every seed.
     """
 
     batch_size: int = 32
@@ -63,11 +67,18 @@ class TrainConfig:
     augment: bool = True
     checkpoint_every: int = 500
     log_every: int = 50
+    labels_outside_grid: str = "error"
+    fraction: float = 1.0
 
     def __post_init__(self):
         if self.loss not in losses.LOSSES:
             raise ValueError(f"train.loss: unknown loss {self.loss!r}; known: "
                              f"{sorted(losses.LOSSES)}")
+        if not 0 < self.fraction <= 1:
+            raise ValueError(f"train.fraction must be in (0, 1], got {self.fraction}")
+        if self.labels_outside_grid not in ("error", "clip"):
+            raise ValueError(f"train.labels_outside_grid: expected error or clip, "
+                             f"got {self.labels_outside_grid!r}")
         for name in ("batch_size", "n_steps", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be positive, got {getattr(self, name)}")
@@ -124,11 +135,16 @@ class EvaluationConfig:
       outlier_threshold: |dz| of an outlier (0.05 SDSS, 0.15 otherwise).
       mag_limit: evaluate objects with i <= mag_limit only (the paper: 24).
       batch_size: objects per prediction batch.
+      point_estimate: the z_phot column scored (None: the loss's own, z_median
+        for losses with a PDF, z_regression for the regression-only ones).
+      all_bands: evaluate only objects that have every band the model reads.
     """
 
     outlier_threshold: float = DEFAULT_OUTLIER_THRESHOLD
     mag_limit: float | None = None
     batch_size: int = 128
+    point_estimate: str | None = None
+    all_bands: bool = True
 
     def __post_init__(self):
         if not self.outlier_threshold > 0:
@@ -136,6 +152,10 @@ class EvaluationConfig:
                              f"got {self.outlier_threshold}")
         if self.batch_size < 1:
             raise ValueError(f"evaluation.batch_size must be positive, got {self.batch_size}")
+        known = ("z_median", "z_mean", "z_mode", "z_regression")
+        if self.point_estimate is not None and self.point_estimate not in known:
+            raise ValueError(f"evaluation.point_estimate: expected one of {known}, "
+                             f"got {self.point_estimate!r}")
 
 
 SECTIONS = {"data": DataConfig, "train": TrainConfig, "ensemble": EnsembleConfig,
@@ -165,6 +185,10 @@ class RunConfig:
         """Inverse of ``to_dict`` (extra top-level keys, e.g. ``data_fingerprint``, ignored)."""
         sections = {name: section(**d.get(name, {})) for name, section in SECTIONS.items()}
         return cls(model=ModelConfig.from_dict(d["model"]), **sections)
+
+    def scored_estimate(self) -> str:
+        """The z_phot column the metrics use (``evaluation.point_estimate`` or the loss's)."""
+        return self.evaluation.point_estimate or losses.point_estimate_for(self.train.loss)
 
     def describe(self) -> str:
         """One line: the network, in the paper's words."""

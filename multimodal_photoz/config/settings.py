@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from multimodal_photoz import bands as bands_lib
+from multimodal_photoz import losses
 from multimodal_photoz.config.run import SECTIONS, RunConfig
 from multimodal_photoz.model import ModelConfig, make_config
 
@@ -185,4 +186,8 @@ def build(settings: Mapping[str, Any], *, data_bands: Iterable[str],
     model_config = make_config(bands, modality_size=model.pop("modality_size"),
                                orders=model.pop("orders"), include_all=model.pop("include_all"),
                                modality_spec=model.pop("modalities"), **model)
+    evaluation = sections["evaluation"]
+    if evaluation.point_estimate is None:  # recorded, so config.json says what was scored
+        sections["evaluation"] = dataclasses.replace(
+            evaluation, point_estimate=losses.point_estimate_for(sections["train"].loss))
     return RunConfig(model=model_config, **sections)

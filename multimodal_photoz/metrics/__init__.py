@@ -12,7 +12,8 @@ NumPy only (no jax), so that reports and notebooks run anywhere.
   ``gain`` (eq. 2).
 * ``binned`` / ``binned_by_fold``: metrics in equal-count bins of any variable
   (Fig. 2), with the spread between the cross-validation folds as error bar.
-* ``paired_bootstrap_pvalue`` / ``paired_bootstrap``: Appendix D's test.
+* ``paired_bootstrap_pvalue`` / ``paired_bootstrap``: Appendix D's test, by
+  default one-sided in the observed direction (``ALTERNATIVES``).
 * ``pit`` and ``crps`` of histogram PDFs, exact for the piecewise-linear CDF.
 
 Redshifts are dimensionless; every metric returns a Python float.
@@ -46,6 +47,7 @@ from multimodal_photoz.metrics.binning import (  # noqa: F401
     equal_count_edges,
 )
 from multimodal_photoz.metrics.bootstrap import (  # noqa: F401
+    ALTERNATIVES,
     N_RESAMPLES,
     PairedBootstrap,
     paired_bootstrap,

@@ -22,6 +22,10 @@ _BOOTSTRAP_CHUNK_ELEMENTS = 1 << 21  # resamples x objects per bootstrap step (1
 
 N_RESAMPLES = 10_000  # K of Appendix D: p-values resolved to 1e-4
 
+# H1 of the test: "observed" picks the one-sided direction from the sign of delta_test
+ALTERNATIVES = ("observed", "multimodal_better", "baseline_better", "two-sided")
+NO_DIFFERENCE = "none"  # what "observed" tested when delta_test == 0: p = 1
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class PairedBootstrap:
@@ -32,7 +36,10 @@ class PairedBootstrap:
       m_baseline, m_multimodal: the metric of each model on the test set.
       delta_test: |M_B| - |M_M| on the test set (> 0: multimodal better).
       delta_boot: (K,) the same difference on each paired resample (green histogram).
-      p_value: Freq(delta_boot - delta_test >= delta_test) (eq. D.3).
+      p_value: the p-value of the test named by ``tested`` (see ``paired_bootstrap``).
+      alternative: the H1 asked for, one of ``ALTERNATIVES``.
+      tested: the test the p-value belongs to: "multimodal_better",
+        "baseline_better", "two-sided", or "none" ("observed" on a tie, p = 1).
     """
 
     metric: str
@@ -41,6 +48,8 @@ class PairedBootstrap:
     delta_test: float
     delta_boot: np.ndarray
     p_value: float
+    alternative: str
+    tested: str
 
     @property
     def delta_null(self) -> np.ndarray:
@@ -161,20 +170,53 @@ def _any_evaluator(metric: Callable, dz: np.ndarray, *, z_spec: np.ndarray,
 
 _EVALUATORS = {SigmaMAD: _sigma_mad_evaluator, MeanOfDeltaZ: _mean_evaluator}
 
+# one-sided p-values from the H0 deltas (delta_boot - delta_test) and delta_test:
+# eq. D.3, and the same test with the two networks' roles exchanged (delta -> -delta)
+_ONE_SIDED = {
+    "multimodal_better": lambda delta_null, delta_test: float(np.mean(delta_null >= delta_test)),
+    "baseline_better": lambda delta_null, delta_test: float(np.mean(delta_null <= delta_test)),
+}
+
+
+def _p_value(delta_boot: np.ndarray, delta_test: float, alternative: str) -> tuple[float, str]:
+    """(p, tested) of ``alternative`` (definitions in ``paired_bootstrap``)."""
+    delta_null = delta_boot - delta_test
+    if alternative in _ONE_SIDED:
+        return _ONE_SIDED[alternative](delta_null, delta_test), alternative
+    if delta_test == 0:  # no observed direction; every |delta_null| >= 0
+        return 1.0, ("two-sided" if alternative == "two-sided" else NO_DIFFERENCE)
+    observed = "multimodal_better" if delta_test > 0 else "baseline_better"
+    p = _ONE_SIDED[observed](delta_null, delta_test)
+    return (min(1.0, 2 * p), "two-sided") if alternative == "two-sided" else (p, observed)
+
 
 def paired_bootstrap(metric: str | Callable, z_spec: Any, z_baseline: Any, z_multimodal: Any,
-                     n_resamples: int = N_RESAMPLES, seed: int = 0) -> PairedBootstrap:
+                     n_resamples: int = N_RESAMPLES, seed: int = 0,
+                     alternative: str = "observed") -> PairedBootstrap:
     """Paired bootstrap significance test of Appendix D (Efron & Tibshirani 1994).
 
     delta(D) = |M_B(D)| - |M_M(D)|, oriented like the gain of eq. 2 (> 0: the
     multimodal model is better; eq. D.1 prints M_M - M_B, but H0 there is "M_M
     equal or worse" and Table 3 tests M_B - M_M). K resamples of the test set, of
     its size, with replacement and the *same* indices for both models (paired),
-    give delta_boot; p = Freq(delta_boot - delta_test >= delta_test) (eq. D.3).
+    give delta_boot; shifted by -delta_test they are the H0 distribution
+    delta_null = delta_boot - delta_test. With d = delta_test:
+
+    * "multimodal_better": p = Freq(delta_null >= d) (eq. D.3).
+    * "baseline_better": p = Freq(delta_null <= d), eq. D.3 with the networks
+      exchanged (exactly the "multimodal_better" p of the swapped call).
+    * "observed" (default; what Table 3 reports): the one of the two above that
+      the sign of d picks (d > 0: multimodal better), so the p-value tests the
+      network that is better on the test set; d == 0: tested "none", p = 1.
+      The direction is chosen after seeing the data: p < alpha here is a
+      two-sided test at level 2 alpha.
+    * "two-sided": p = min(1, 2 p_observed) (equal tails; 1 when d == 0).
+
     Resample k is the k-th call ``rng.integers(0, N, N)`` of
-    ``Generator(PCG64(seed))``, so a seed gives the same resamples for every metric. Registry metrics are evaluated on
-    many resamples at once (weighted sums, or medians from sorted counts); any
-    other callable is called once per resample.
+    ``Generator(PCG64(seed))``, so a seed gives the same resamples for every
+    metric and alternative. Registry metrics are evaluated on many resamples at
+    once (weighted sums, or medians from sorted counts); any other callable is
+    called once per resample.
 
     Args:
       metric: a name in ``METRICS`` (outliers at 0.15; pass
@@ -183,6 +225,7 @@ def paired_bootstrap(metric: str | Callable, z_spec: Any, z_baseline: Any, z_mul
         models' point estimates for the same objects.
       n_resamples: K.
       seed: seed of the PCG64 generator.
+      alternative: H1, one of ``ALTERNATIVES``.
     """
     fn = _resolve_metric(metric)
     z_base, z_spec = _redshift_pair(z_baseline, z_spec)
@@ -190,6 +233,8 @@ def paired_bootstrap(metric: str | Callable, z_spec: Any, z_baseline: Any, z_mul
     n = _same_length(z_spec=z_spec, z_baseline=z_base, z_multimodal=z_multi)
     if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
         raise ValueError(f"n_resamples: must be a positive integer, got {n_resamples!r}")
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative: must be one of {', '.join(ALTERNATIVES)}, got {alternative!r}")
     m_b, m_m = float(fn(z_base, z_spec)), float(fn(z_multi, z_spec))
     delta_test = abs(m_b) - abs(m_m)
     dz = np.stack([delta_z(z_base, z_spec), delta_z(z_multi, z_spec)])
@@ -201,11 +246,13 @@ def paired_bootstrap(metric: str | Callable, z_spec: Any, z_baseline: Any, z_mul
         indices = _draw_resamples(rng, n, rows.stop - rows.start)
         m = evaluate(indices)
         delta_boot[rows] = np.abs(m[:, 0]) - np.abs(m[:, 1])
-    p_value = float(np.mean(delta_boot - delta_test >= delta_test))
-    return PairedBootstrap(_metric_name(fn), m_b, m_m, delta_test, delta_boot, p_value)
+    p_value, tested = _p_value(delta_boot, delta_test, alternative)
+    return PairedBootstrap(_metric_name(fn), m_b, m_m, delta_test, delta_boot, p_value, alternative, tested)
 
 
 def paired_bootstrap_pvalue(metric: str | Callable, z_spec: Any, z_baseline: Any,
-                            z_multimodal: Any, n_resamples: int = N_RESAMPLES, seed: int = 0) -> float:
+                            z_multimodal: Any, n_resamples: int = N_RESAMPLES, seed: int = 0,
+                            alternative: str = "observed") -> float:
     """p-value of Appendix D's paired bootstrap test; see ``paired_bootstrap``."""
-    return paired_bootstrap(metric, z_spec, z_baseline, z_multimodal, n_resamples, seed).p_value
+    return paired_bootstrap(metric, z_spec, z_baseline, z_multimodal, n_resamples, seed,
+                            alternative).p_value

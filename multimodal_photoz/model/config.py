@@ -34,13 +34,18 @@ class ModelConfig:
       modality_dropout: during training, drop 0..k whole modality outputs per
         batch at random (Sect. 7.4); 0 disables it.
       dtype: compute dtype, ``float32`` or ``bfloat16`` (parameters stay float32).
-      branch_width: how branch filters scale with the modality size s of n
-        bands: ``sqrt`` (filters x sqrt(s/n), parameters x s/n) or ``linear``
-        (filters x s/n, cheaper).
+      branch_width: how branch and trunk filters follow the modality size s of
+        n bands: ``table_c1`` (branch filters in proportion to s and a common
+        trunk of k = 155, which reproduces the paper's Table C.1), ``sqrt``
+        (Net_T's trunk, branch filters x sqrt(s/n), parameters x s/n) or
+        ``linear`` (Net_T's trunk, branch filters x s/n).
       branch_conv: convolution inside stacked branches: ``matmul`` (patches times
         a batched matrix), ``lax`` (vmapped, i.e. grouped, convolution) or
         ``auto`` (``matmul`` on CPU, ``lax`` on accelerators). Same parameters and
         results either way.
+      band_mask_input: append the (C,) band mask (1 = present) to the latent with
+        E(B-V), so the head can tell an absent band from a band at its mean
+        (BUILD.md, "Which objects are evaluated").
     """
 
     bands: tuple[str, ...] = tuple("ugrizyjhk")
@@ -54,8 +59,9 @@ class ModelConfig:
     z_max: float = 4.0
     modality_dropout: int = 0
     dtype: str = "float32"
-    branch_width: str = "sqrt"
+    branch_width: str = "table_c1"
     branch_conv: str = "auto"
+    band_mask_input: bool = True
 
     def __post_init__(self):
         names = bands_lib.check_wavelength_order(self.bands)

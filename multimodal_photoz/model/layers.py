@@ -1,6 +1,6 @@
 """Building blocks: the stem, the Treyer-style inception block, a plain conv
 block and the head convolutions. Every filter count is multiplied by ``scale``
-(the config's width times the branch's share, see ``branch_scale``)."""
+(the config's width times the width rule's multiplier, ``trunk.BRANCH_WIDTHS``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-# Filter counts at width 1 (prior-networks.md: Net_T of Treyer et al. 2024).
+# Net_T's filter counts (prior-networks.md: Treyer et al. 2024), which the width
+# rules multiply (the default, table_c1, gives other counts: trunk.TABLE_C1_WIDTHS).
 STEM_FILTERS = 96
 INCEPTION_K = 156
 HEAD_FILTERS = 96

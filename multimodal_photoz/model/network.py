@@ -16,7 +16,8 @@ from multimodal_photoz.model.backbones import BACKBONES
 from multimodal_photoz.model.config import ModelConfig
 from multimodal_photoz.model.fusion import FUSIONS
 from multimodal_photoz.model.initializers import init_from_shapes
-from multimodal_photoz.model.trunk import StackedBranches, Trunk, branch_scale, stacked_conv_impl
+from multimodal_photoz.model.trunk import (StackedBranches, Trunk, branch_scale, branch_stem_scale,
+                                           stacked_conv_impl, trunk_scale)
 
 DENSE_UNITS = 1024
 MIN_STAMP = 8
@@ -25,7 +26,7 @@ MIN_STAMP = 8
 class PhotoZNet(nn.Module):
     """The multimodal photo-z network; the baseline is its one-modality case.
 
-    ``apply(variables, images, ebv, train=False, drop_modalities=(), rngs=...)``:
+    ``apply(variables, images, ebv, train=False, drop_modalities=(), band_mask=None, rngs=...)``:
       images: (B, H, W, C) float32, standardized, bands in ``config.bands`` order,
         square stamps of at least 8 pixels.
       ebv: (B,) float32 Galactic E(B-V) in magnitudes.
@@ -33,6 +34,8 @@ class PhotoZNet(nn.Module):
         when ``config.modality_dropout > 0``).
       drop_modalities: names (``"u_g"``) or indices of modalities whose branch
         outputs are zeroed at evaluation (Sect. 7.4).
+      band_mask: (B, C), 1 where the band is present (None: all); read only when
+        ``config.band_mask_input``, which appends it to the latent with E(B-V).
     Returns a dict: ``pdf`` (B, n_bins) softmax over redshift bins, ``logits``
     (B, n_bins), ``z_regression`` (B,) and ``latent`` (B, 96 * width).
     Intermediates are sown in the ``intermediates`` collection (``fused``).
@@ -86,6 +89,8 @@ class PhotoZNet(nn.Module):
             out = StackedBranches(backbone=cfg.backbone, start=0, stop=depth,
                                   scale=branch_scale(cfg.width, size, cfg.n_bands,
                                                      cfg.branch_width),
+                                  stem_scale=branch_stem_scale(cfg.width, size, cfg.n_bands,
+                                                               cfg.branch_width),
                                   with_stem=True, dtype=x.dtype,
                                   conv_impl=stacked_conv_impl(cfg.branch_conv, len(members)),
                                   name=f"branches_size{size}")(stacked)
@@ -95,28 +100,33 @@ class PhotoZNet(nn.Module):
         return features
 
     @nn.compact
-    def __call__(self, images, ebv, train: bool = False, drop_modalities=()):
+    def __call__(self, images, ebv, train: bool = False, drop_modalities=(), band_mask=None):
         cfg = self.config
         self._check_inputs(images, ebv)
         dtype = jnp.dtype(cfg.dtype)
         spec = BACKBONES[cfg.backbone]
         depth = spec.fusion_depth[cfg.fusion]
         keep = self._keep_mask(train, drop_modalities)
-        features = self._branches(images.astype(dtype), keep, depth)
-        sizes = {len(m) for m in cfg.resolved_modalities()}
-        if cfg.fusion_type == "cross" and len(sizes) != 1:
-            raise ValueError("cross fusion needs modalities of one size")
-        pair_scale = branch_scale(cfg.width, 2 * max(sizes), cfg.n_bands, cfg.branch_width)
-        fused, next_block = FUSIONS[cfg.fusion_type](
-            backbone=cfg.backbone, depth=depth, pair_scale=pair_scale, dtype=dtype,
-            conv_impl=stacked_conv_impl(cfg.branch_conv, len(features) - 1),
-            name="fusion")(features)
+        fusion = FUSIONS[cfg.fusion_type]
+        features = self._branches(images.astype(dtype), keep, depth - fusion.blocks_taken)
+        scales = tuple(branch_scale(cfg.width, len(m), cfg.n_bands, cfg.branch_width)
+                       for m in cfg.resolved_modalities())
+        fused, next_block = fusion(
+            backbone=cfg.backbone, depth=depth, modality_scales=scales, dtype=dtype,
+            conv_impl=stacked_conv_impl(cfg.branch_conv, len(features)),
+            name="fusion")(features, keep)
         self.sow("intermediates", "fused", fused)
         x = Trunk(backbone=cfg.backbone, start=next_block, stop=spec.n_blocks,
-                  scale=cfg.width, dtype=dtype, name="common")(fused)
+                  scale=trunk_scale(cfg.width, cfg.branch_width), dtype=dtype,
+                  name="common")(fused)
         latent = layers.HeadConvs(n_convs=spec.head_convs, scale=cfg.width, dtype=dtype,
                                   name="head")(x)
-        h = jnp.concatenate([latent, ebv.astype(dtype)[:, None]], axis=-1)
+        head_inputs = [latent, ebv.astype(dtype)[:, None]]
+        if cfg.band_mask_input:  # which bands are absent: a zero input is not "no data"
+            present = (jnp.ones((images.shape[0], cfg.n_bands)) if band_mask is None
+                       else band_mask)
+            head_inputs.append(present.astype(dtype))
+        h = jnp.concatenate(head_inputs, axis=-1)
         units = layers.scaled(DENSE_UNITS, cfg.width)
         h = nn.relu(nn.Dense(units, dtype=dtype, name="fc1")(h))
         h = nn.relu(nn.Dense(units, dtype=dtype, name="fc2")(h))

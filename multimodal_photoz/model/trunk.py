@@ -3,9 +3,10 @@ size computed as one vectorized operation."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import dataclasses
 import math
+from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -18,7 +19,8 @@ from multimodal_photoz.model.backbones import BACKBONES
 class Trunk(nn.Module):
     """Blocks ``start .. stop-1`` of a backbone, pooling where the backbone does.
 
-    With ``with_stem`` the stem comes first (a branch's first layers).
+    With ``with_stem`` the stem comes first (a branch's first layers), its
+    filters times ``stem_scale`` (None: ``scale``); the blocks' times ``scale``.
     (B, H, W, C) -> (B, H', W', C').
     """
 
@@ -27,6 +29,7 @@ class Trunk(nn.Module):
     stop: int
     scale: float
     with_stem: bool = False
+    stem_scale: float | None = None
     dtype: Any = jnp.float32
     conv_impl: str = "lax"
 
@@ -34,7 +37,8 @@ class Trunk(nn.Module):
     def __call__(self, x):
         spec = BACKBONES[self.backbone]
         if self.with_stem:
-            x = layers.Stem(scale=self.scale, dtype=self.dtype, conv_impl=self.conv_impl,
+            stem_scale = self.scale if self.stem_scale is None else self.stem_scale
+            x = layers.Stem(scale=stem_scale, dtype=self.dtype, conv_impl=self.conv_impl,
                             name="stem")(x)
         for index in range(self.start, self.stop):
             if index in spec.pool_before:
@@ -74,17 +78,63 @@ def _linear_share(modality_size: int, n_bands: int) -> float:
     return modality_size / n_bands
 
 
-# Branch width rules (BUILD.md, "Branch widths").
-BRANCH_WIDTHS = {"sqrt": _sqrt_share, "linear": _linear_share}
+@dataclasses.dataclass(frozen=True)
+class TableC1Widths:
+    """Filter counts at width 1 fitted to the paper's Table C.1
+    (``python benchmarks/fit_table_c1.py``; BUILD.md, "Branch widths"): a branch
+    of s bands has ``stem_per_band * s`` stem filters and inception blocks of
+    k = ``k_per_band * s``; the common trunk's blocks have k = ``trunk_k``."""
+
+    stem_per_band: int = 50
+    k_per_band: int = 46
+    trunk_k: int = 155
 
 
-def branch_scale(width: float, modality_size: int, n_bands: int, rule: str = "sqrt") -> float:
-    """Filter multiplier of a branch of ``modality_size`` bands out of ``n_bands``.
+TABLE_C1_WIDTHS = TableC1Widths()
 
-    ``sqrt`` (default): a layer's parameters grow as the square of its filters,
-    so a branch holds ``size / n_bands`` of the parameters of the same layers at
-    full width; modalities that share out the bands (the single-band ones) hold
-    together what the baseline holds. ``linear``: cheaper branches. Either way
-    the baseline's single all-band branch is the full network.
+
+@dataclasses.dataclass(frozen=True)
+class WidthRule:
+    """Filter multipliers at width 1, relative to the backbone's own counts
+    (for the inception backbone Net_T's: stem 96, k = 156).
+
+    Attributes:
+      stem: (modality size s, number of bands n) -> multiplier of a branch's stem.
+      blocks: (s, n) -> multiplier of a branch's blocks (and of cross-fusion blocks).
+      trunk: multiplier of the common trunk's blocks.
     """
-    return width * BRANCH_WIDTHS[rule](modality_size, n_bands)
+
+    stem: Callable[[int, int], float]
+    blocks: Callable[[int, int], float]
+    trunk: float = 1.0
+
+
+# Branch width rules (BUILD.md, "Branch widths"). ``table_c1``: filters in
+# proportion to s, which reproduces the paper's parameter counts; ``sqrt`` and
+# ``linear``: the full Net_T trunk, branches holding s / n of its parameters
+# (sqrt) or less (linear).
+BRANCH_WIDTHS: dict[str, WidthRule] = {
+    "table_c1": WidthRule(
+        stem=lambda s, n: s * TABLE_C1_WIDTHS.stem_per_band / layers.STEM_FILTERS,
+        blocks=lambda s, n: s * TABLE_C1_WIDTHS.k_per_band / layers.INCEPTION_K,
+        trunk=TABLE_C1_WIDTHS.trunk_k / layers.INCEPTION_K),
+    "sqrt": WidthRule(stem=_sqrt_share, blocks=_sqrt_share),
+    "linear": WidthRule(stem=_linear_share, blocks=_linear_share),
+}
+
+
+def branch_scale(width: float, modality_size: int, n_bands: int, rule: str) -> float:
+    """Filter multiplier of the blocks of a branch of ``modality_size`` bands
+    out of ``n_bands`` (``BRANCH_WIDTHS[rule]``, times ``width``)."""
+    return width * BRANCH_WIDTHS[rule].blocks(modality_size, n_bands)
+
+
+def branch_stem_scale(width: float, modality_size: int, n_bands: int, rule: str) -> float:
+    """Filter multiplier of the stem of a branch of ``modality_size`` bands."""
+    return width * BRANCH_WIDTHS[rule].stem(modality_size, n_bands)
+
+
+def trunk_scale(width: float, rule: str) -> float:
+    """Filter multiplier of the common trunk's blocks (the head and FC layers
+    take ``width`` alone)."""
+    return width * BRANCH_WIDTHS[rule].trunk

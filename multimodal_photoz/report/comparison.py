@@ -13,7 +13,7 @@ import numpy as np
 
 from multimodal_photoz import files, metrics
 from multimodal_photoz.report import evaluation, figures
-from multimodal_photoz.report.table3 import format_p, format_table3  # noqa: F401  (format_p: re-export)
+from multimodal_photoz.report.table3 import SIDES, format_p, format_table3  # noqa: F401  (format_p: re-export)
 
 
 def align_by_id(pred_a: Mapping[str, Any], pred_b: Mapping[str, Any],
@@ -52,24 +52,26 @@ def _aligned(pred_baseline, pred_multimodal, mag_i):
     return base, multi, (None if mag is None else mag[order_b])
 
 
-def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, seed, mag_limit, mag_i):
+def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, seed, mag_limit, mag_i,
+             alternative, point_estimates=("z_median", "z_median"), all_bands=True):
     """The comparison dict, the bootstrap results and (base, multi, mag, mask): the
     aligned runs and their common selection, for the figures."""
     base, multi, mag = _aligned(pred_baseline, pred_multimodal, mag_i)
     # one selection for both runs: their z_spec agree (NaN included) and mag_i is the baseline's
-    mask, selection = evaluation.select(base, mag, mag_limit)
+    mask, selection = evaluation.select(base, mag, mag_limit, all_bands)
     z_spec = np.asarray(base["z_spec"], np.float64)[mask]
-    z_b = np.asarray(base["z_median"], np.float64)[mask]
-    z_m = np.asarray(multi["z_median"], np.float64)[mask]
+    z_b = np.asarray(base[point_estimates[0]], np.float64)[mask]
+    z_m = np.asarray(multi[point_estimates[1]], np.float64)[mask]
     comparison: dict[str, Any] = {}
     boots = {}
     for name, fn in metrics.metric_functions(outlier_threshold).items():
-        boot = metrics.paired_bootstrap(fn, z_spec, z_b, z_m, n_resamples=n_resamples, seed=seed)
+        boot = metrics.paired_bootstrap(fn, z_spec, z_b, z_m, n_resamples=n_resamples, seed=seed,
+                                        alternative=alternative)
         boots[name] = boot
         comparison[name] = {
             "baseline": boot.m_baseline, "multimodal": boot.m_multimodal,
             "gain": metrics.gain(boot.m_baseline, boot.m_multimodal), "p_value": boot.p_value,
-            "delta": boot.delta_test,
+            "tested": boot.tested, "delta": boot.delta_test,
             "delta_boot_quantiles": dict(zip(("q02.5", "q50", "q97.5"),
                                              np.quantile(boot.delta_boot, [0.025, 0.5, 0.975]).tolist())),
         }
@@ -77,16 +79,22 @@ def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, see
     comparison["count"] = {"baseline": n, "multimodal": n, "gain": None, "p_value": None}
     comparison["settings"] = {
         "outlier_threshold": float(outlier_threshold), "n_resamples": int(n_resamples), "seed": int(seed),
-        "point_estimate": "z_median", "selection": selection,
+        "point_estimate": dict(zip(("baseline", "multimodal"), point_estimates)),
+        "selection": selection, "alternative": alternative,
         "test": "paired bootstrap (Appendix D): delta = |M_B| - |M_M| (> 0: multimodal better), "
-                "p = Freq(delta_boot - delta >= delta)",
+                "null = delta_boot - delta; p = Freq(null >= delta) for H1 multimodal better (eq. D.3), "
+                "Freq(null <= delta) for H1 baseline better; 'observed': the H1 of the sign of delta "
+                "(p = 1 if delta = 0); 'two-sided': min(1, 2 p_observed)",
     }
     return comparison, boots, (base, multi, mag, mask)
 
 
 def compare(pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any],
             outlier_threshold: float, n_resamples: int = metrics.N_RESAMPLES, seed: int = 0,
-            mag_limit: float | None = None, mag_i: Any = None) -> dict[str, Any]:
+            mag_limit: float | None = None, mag_i: Any = None,
+            alternative: str = "observed",
+            point_estimates: tuple[str, str] = ("z_median", "z_median"),
+            all_bands: bool = True) -> dict[str, Any]:
     """Table 3 comparison of two runs on the same objects (aligned by id).
 
     Args:
@@ -96,20 +104,28 @@ def compare(pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any]
       n_resamples, seed: paired bootstrap (K = 1e4 in the paper).
       mag_limit, mag_i: selection i <= mag_limit; mag_i (N,) in the row order of
         ``pred_baseline`` (default: pred_baseline['mag_i']).
+      alternative: H1 of the test, one of ``metrics.ALTERNATIVES`` (default: the
+        direction observed on the test set, as in Table 3).
+      point_estimates: the z_phot column of each run (each run's own: the PDF
+        median, or z_regression for the regression-only losses of Table A.1).
+      all_bands: leave out objects missing a band the models read (``select``).
     Returns:
       {'sigma_mad' | 'outlier_fraction' | 'bias': {'baseline', 'multimodal',
-      'gain' (eq. 2, > 0: multimodal better), 'p_value', 'delta' (|M_B| - |M_M|),
-      'delta_boot_quantiles'}, 'count': {'baseline', 'multimodal', 'gain': None,
-      'p_value': None}, 'settings': {...}}.
+      'gain' (eq. 2, > 0: multimodal better), 'p_value', 'tested' (the H1 of the
+      p-value: 'multimodal_better', 'baseline_better', 'two-sided' or 'none'),
+      'delta' (|M_B| - |M_M|), 'delta_boot_quantiles'}, 'count': {'baseline',
+      'multimodal', 'gain': None, 'p_value': None}, 'settings': {..., 'alternative'}}.
     """
-    return _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, seed, mag_limit, mag_i)[0]
+    return _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, seed, mag_limit, mag_i,
+                    alternative, point_estimates, all_bands)[0]
 
 
 def write_comparison(out_dir: str, pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any],
                      outlier_threshold: float, *, n_resamples: int = metrics.N_RESAMPLES, seed: int = 0,
-                     mag_limit: float | None = None, mag_i: Any = None,
-                     labels: tuple[str, str] = ("Baseline", "Multimodal"), title: str | None = None
-                     ) -> dict[str, Any]:
+                     mag_limit: float | None = None, mag_i: Any = None, alternative: str = "observed",
+                     labels: tuple[str, str] = ("Baseline", "Multimodal"), title: str | None = None,
+                     point_estimates: tuple[str, str] = ("z_median", "z_median"),
+                     all_bands: bool = True) -> dict[str, Any]:
     """Write ``comparison.json``, ``comparison.md`` (Table 3), ``figures/bootstrap.png``
     (Fig. D.1) and ``figures/binned_overlay.png`` (Fig. 2 with both runs).
 
@@ -119,17 +135,20 @@ def write_comparison(out_dir: str, pred_baseline: Mapping[str, Any], pred_multim
     fig_dir = os.path.join(out_dir, figures.FIGURE_DIR)
     os.makedirs(fig_dir, exist_ok=True)
     comparison, boots, (base, multi, mag, mask) = _compare(pred_baseline, pred_multimodal, outlier_threshold,
-                                                            n_resamples, seed, mag_limit, mag_i)
+                                                            n_resamples, seed, mag_limit, mag_i,
+                                                            alternative, point_estimates,
+                                                            all_bands)
     # the overlay needs only the overall and binned metrics of each run, on the selection above
-    runs = {label: evaluation.binned_summary(p, mask, outlier_threshold, mag)
-            for label, p in zip(labels, (base, multi))}
+    runs = {label: evaluation.binned_summary(p, mask, outlier_threshold, mag, point_estimate=pe)
+            for label, p, pe in zip(labels, (base, multi), point_estimates)}
     figs = {"bootstrap": figures.plot_bootstrap(boots, os.path.join(fig_dir, "bootstrap.png")),
             "binned_overlay": figures.plot_binned(runs, os.path.join(fig_dir, "binned_overlay.png"))}
     files.write_json(os.path.join(out_dir, "comparison.json"), comparison)
     sel = comparison["settings"]["selection"]
     text = [f"# {title or 'Baseline against multimodal'}", "",
             f"{sel['description']}: {comparison['count']['baseline']} objects; outliers |Δz| ≥ "
-            f"{outlier_threshold:g}; paired bootstrap with {n_resamples} resamples (seed {seed}).", "",
+            f"{outlier_threshold:g}; paired bootstrap with {n_resamples} resamples (seed {seed}), "
+            f"p-values {SIDES[alternative]}.", "",
             format_table3(comparison, labels), ""]
     text += [f"![{name}]({os.path.relpath(p, out_dir)})\n" for name, p in figs.items() if p]
     files.write_text(os.path.join(out_dir, "comparison.md"), "\n".join(text))

@@ -17,7 +17,7 @@ from multimodal_photoz import metrics
 
 METRIC_NAMES = ("sigma_mad", "outlier_fraction", "bias")
 POINT_ESTIMATES = ("z_median", "z_mean", "z_mode", "z_regression")
-PER_OBJECT = ("id", "fold", "pdf", "z_spec", "mag_i", "ebv") + POINT_ESTIMATES
+PER_OBJECT = ("id", "fold", "pdf", "z_spec", "mag_i", "ebv", "bands_missing") + POINT_ESTIMATES
 N_BINS = 8  # equal-count bins of Fig. 2
 PIT_BINS = 20
 PIT_EXTREME = 1e-4  # PIT < 1e-4 or > 1 - 1e-4: the truth is far outside the PDF (RAIL's PIT outliers)
@@ -53,12 +53,21 @@ def _has_z_spec(pred: Mapping[str, Any]) -> np.ndarray:
     return np.isfinite(np.asarray(pred["z_spec"], dtype=np.float64))
 
 
-def select(pred: Mapping[str, Any], mag_i: Any = None, mag_limit: float | None = None
-           ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Objects entering the metrics: known z_spec and, if ``mag_limit``, mag_i <= limit.
+def _complete(pred: Mapping[str, Any]) -> np.ndarray | None:
+    """(N,) bool: the object has every band the model reads (None: not recorded)."""
+    missing = pred.get("bands_missing")
+    return None if missing is None else np.asarray(missing) == 0
+
+
+def select(pred: Mapping[str, Any], mag_i: Any = None, mag_limit: float | None = None,
+           all_bands: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+    """Objects entering the metrics: known z_spec, if ``mag_limit`` mag_i <= limit,
+    and if ``all_bands`` every band the model reads (the paper's HSC-9b: objects
+    without NIR images are not evaluated with zero-filled bands).
 
     Args:
-      pred: predictions dict with (N,) 'z_spec' (NaN: unknown).
+      pred: predictions dict with (N,) 'z_spec' (NaN: unknown) and optional (N,)
+        'bands_missing' (number of the model's bands absent from the object).
       mag_i: (N,) i magnitudes (default: pred['mag_i']); needed only with ``mag_limit``.
     Returns:
       (mask (N,) bool, selection dict for metrics.json).
@@ -69,8 +78,15 @@ def select(pred: Mapping[str, Any], mag_i: Any = None, mag_limit: float | None =
         keep = _bright(pred, mag_i, mag_limit)
         selection.update(mag_i_max=float(mag_limit), n_fainter_or_unknown_mag=int((mask & ~keep).sum()))
         mask &= keep
+    complete = _complete(pred)
+    if all_bands and complete is not None:
+        selection.update(all_bands=True, n_missing_bands=int((mask & ~complete).sum()))
+        mask &= complete
     selection["n_selected"] = int(mask.sum())
-    selection["description"] = (f"i <= {mag_limit:g}" if mag_limit is not None else "all") + " objects with z_spec"
+    selection["description"] = ((f"i <= {mag_limit:g}" if mag_limit is not None else "all")
+                                + " objects with z_spec"
+                                + (" and every band of the model" if selection.get("all_bands")
+                                   else ""))
     if not mask.any():
         raise ValueError(f"no object passes the selection ({selection['description']})")
     return mask, selection
@@ -82,6 +98,8 @@ def selection_mask(pred: Mapping[str, Any], selection: Mapping[str, Any], mag_i:
     mask = _has_z_spec(pred)
     if selection.get("mag_i_max") is not None:
         mask &= _bright(pred, mag_i, selection["mag_i_max"])
+    if selection.get("all_bands"):
+        mask &= _complete(pred)
     if int(mask.sum()) != selection["n_selected"]:
         raise ValueError(f"these predictions select {int(mask.sum())} objects, the metrics "
                          f"{selection['n_selected']} ({selection['description']}): not the same run")
@@ -188,10 +206,14 @@ def _per_fold(fns, z_phot, z_spec, fold) -> dict[str, Any]:
 
 def evaluate_with_mask(pred: Mapping[str, Any], outlier_threshold: float, mag_i: Any = None,
                        mag_limit: float | None = None, n_bins: int = N_BINS,
-                       point_estimate: str = "z_median") -> tuple[dict[str, Any], np.ndarray]:
+                       point_estimate: str = "z_median", all_bands: bool = True
+                       ) -> tuple[dict[str, Any], np.ndarray]:
     """:func:`evaluate` and the (N,) bool selection it used, for callers that go on
     to draw the selected objects (the run report) without selecting again."""
-    mask, selection = select(pred, mag_i, mag_limit)
+    if point_estimate not in pred:
+        raise ValueError(f"point estimate {point_estimate!r} is not a column of the predictions; "
+                         f"known: {[c for c in POINT_ESTIMATES if c in pred]}")
+    mask, selection = select(pred, mag_i, mag_limit, all_bands)
     fns = metrics.metric_functions(outlier_threshold)
     z_spec, z_phot, fold = _columns(pred, mask, point_estimate)
     pdf = pred["pdf"] if mask.all() else pred["pdf"][mask]  # avoid copying (N, B) when all are kept
@@ -211,7 +233,7 @@ def evaluate_with_mask(pred: Mapping[str, Any], outlier_threshold: float, mag_i:
 
 def evaluate(pred: Mapping[str, Any], outlier_threshold: float, mag_i: Any = None,
              mag_limit: float | None = None, n_bins: int = N_BINS,
-             point_estimate: str = "z_median") -> dict[str, Any]:
+             point_estimate: str = "z_median", all_bands: bool = True) -> dict[str, Any]:
     """Metrics of one run: the content of ``metrics.json``.
 
     Args:
@@ -220,7 +242,9 @@ def evaluate(pred: Mapping[str, Any], outlier_threshold: float, mag_i: Any = Non
       mag_i: (N,) i magnitudes in the row order of ``pred`` (default: pred['mag_i']).
       mag_limit: keep only objects with mag_i <= mag_limit (the paper: 24).
       n_bins: equal-count bins of the binned metrics (Fig. 2: 8).
-      point_estimate: z_phot column (the paper: the PDF median).
+      point_estimate: z_phot column (the paper: the PDF median; for the
+        regression-only losses of Table A.1, z_regression).
+      all_bands: leave out objects missing a band the model reads (``select``).
     Returns:
       dict: sigma_mad, outlier_fraction (fraction, not %), bias, n_objects,
       outlier_threshold, point_estimate, selection, point_estimates {column:
@@ -229,4 +253,5 @@ def evaluate(pred: Mapping[str, Any], outlier_threshold: float, mag_i: Any = Non
       '<metric>_std' per bin, distribution), pit (summary), crps (mean, redshift
       units) and n_of_z.
     """
-    return evaluate_with_mask(pred, outlier_threshold, mag_i, mag_limit, n_bins, point_estimate)[0]
+    return evaluate_with_mask(pred, outlier_threshold, mag_i, mag_limit, n_bins, point_estimate,
+                              all_bands)[0]

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from multimodal_photoz import files, logs
 from multimodal_photoz.report.evaluation import METRIC_NAMES
-from multimodal_photoz.report.table3 import format_p
+from multimodal_photoz.report.table3 import describe_test, format_p
 
 FIGURE_DIR = "figures"  # folder of the PNGs inside a run's or a comparison's folder
 # display scale and label of each metric (Table 3 units)
@@ -143,7 +143,8 @@ def plot_training_curves(log_path: str, path: str, keys: Sequence[str] | None = 
 
 def plot_bootstrap(boots: Mapping[str, Any], path: str) -> str:
     """Fig. D.1: per metric, the bootstrapped delta distribution (green), the same
-    shifted by -delta to satisfy H0 (red), and the observed delta (blue line).
+    shifted by -delta to satisfy H0 (red), and the observed delta (blue line);
+    the title gives the p-value and the H1 it tests (``boot.tested``).
 
     Args:
       boots: metric name -> ``metrics.paired_bootstrap`` result (deltas in redshift units).
@@ -157,7 +158,8 @@ def plot_bootstrap(boots: Mapping[str, Any], path: str) -> str:
         ax.hist(boot.delta_boot * scale, bins=bins, color="green", alpha=0.5, label="bootstrapped")
         ax.hist(boot.delta_null * scale, bins=bins, color="red", alpha=0.5, label="shifted (H0)")
         ax.axvline(boot.delta_test * scale, color="blue", lw=1.5, label="observed")
-        ax.set(xlabel=r"$|M_B| - |M_M|$ of " + label, ylabel="resamples", title=f"p = {format_p(boot.p_value)}")
+        ax.set(xlabel=r"$|M_B| - |M_M|$ of " + label + "\n(> 0: multimodal better)", ylabel="resamples",
+               title=f"p = {format_p(boot.p_value)}\n{describe_test(boot.alternative, boot.tested)}")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)

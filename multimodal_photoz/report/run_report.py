@@ -56,12 +56,24 @@ def _run_figures(fig_dir: str, pred: Mapping[str, Any], ev: Mapping[str, Any], m
     return {name: path for name, path in paths.items() if path}
 
 
+def _left_out(sel: Mapping[str, Any]) -> list[str]:
+    """One line per reason objects are not evaluated, with its count."""
+    reasons = {"n_without_z_spec": "without a spectroscopic redshift",
+               "n_fainter_or_unknown_mag": "fainter than the magnitude limit or without i",
+               "n_missing_bands": "missing a band the model reads (not evaluated with "
+                                  "zero-filled bands; the paper's HSC-9b selection)"}
+    lines = [f"- left out: {sel[key]} objects {text}" for key, text in reasons.items()
+             if sel.get(key)]
+    return lines + [""] if lines else []
+
+
 def _report_text(ev: Mapping[str, Any], figs: Mapping[str, str], run_dir: str, config: Any,
                  title: str | None) -> str:
     sel = ev["selection"]
     lines = [f"# {title or 'Photometric redshift report'}", "",
              f"Selection: {sel['description']} — {ev['n_objects']} of {sel['n_total']} objects. "
              f"Outliers: |Δz| ≥ {ev['outlier_threshold']:g}. Point estimate: {ev['point_estimate']}.", "",
+             *_left_out(sel), *(list(ev.get("notes") or ()) + [""] if ev.get("notes") else []),
              *_metrics_table(ev), "",
              f"Mean CRPS: {ev['crps']:.5f}. PIT: KS distance to uniform {ev['pit']['ks_statistic']:.4f}, "
              f"extreme fraction {100 * ev['pit']['extreme_fraction']:.3f}%.", ""]
@@ -105,16 +117,24 @@ def write_report(run_dir: str, pred: Mapping[str, Any], metrics_: Mapping[str, A
 
 def write_run_report(run_dir: str, pred: Mapping[str, Any], *, outlier_threshold: float,
                      mag_limit: float | None = None, config: Any = None, log_path: str | None = None,
-                     title: str | None = None) -> dict[str, Any]:
+                     title: str | None = None, point_estimate: str = "z_median",
+                     all_bands: bool = True, extra: Mapping[str, Any] | None = None
+                     ) -> dict[str, Any]:
     """Evaluate a run once and write its ``metrics.json``, figures and ``report.md``.
 
     Args:
       run_dir: the run's folder; pred: predictions dict (needs 'z_spec').
       outlier_threshold, mag_limit: as in ``evaluate`` (i magnitudes from pred['mag_i']).
       config, log_path, title: as in :func:`write_report`.
+      point_estimate, all_bands: as in ``evaluate``.
+      extra: more entries for ``metrics.json``; a ``notes`` list is also printed
+        in report.md.
     Returns:
       the metrics dict (the content of ``metrics.json``).
     """
-    metrics_, mask = evaluation.evaluate_with_mask(pred, outlier_threshold, mag_limit=mag_limit)
+    metrics_, mask = evaluation.evaluate_with_mask(pred, outlier_threshold, mag_limit=mag_limit,
+                                                   point_estimate=point_estimate,
+                                                   all_bands=all_bands)
+    metrics_.update(extra or {})
     write_report(run_dir, pred, metrics_, config=config, log_path=log_path, title=title, mask=mask)
     return metrics_

@@ -226,3 +226,16 @@ def test_integer_ids_parse_like_any_other_ids():
                                                                    "duplicate"]
     big_ids, problems = checks.parse_ids(np.array([1, 2**63], np.uint64))
     assert big_ids.tolist() == [1, -1] and "does not fit in int64" in problems[0].detail
+
+
+def test_write_dataset_refuses_columns_of_another_length(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.normal(0, 1, (10, 8, 8, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"field 'images' has 10 rows, z_spec has 9"):
+        write_dataset(tmp_path / "d", images=images, z_spec=np.full(9, 0.5, np.float32),
+                      ebv=np.zeros(9, np.float32), ids=np.arange(9), bands="gr", name="d")
+    with pytest.raises(ValueError, match=r"field 'mag_g' has 3 rows"):
+        write_dataset(tmp_path / "d", images=images, z_spec=np.full(10, 0.5, np.float32),
+                      ebv=np.zeros(10, np.float32), ids=np.arange(10), bands="gr", name="d",
+                      mags={"g": np.zeros(3, np.float32)})
+    assert not (tmp_path / "d").exists()

@@ -252,6 +252,12 @@ def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, m
     """
     n = len(z_spec)
     mags, extras = mags or {}, extras or {}
+    columns = {"images": images, "ebv": ebv, "ids": ids, "band_mask": band_mask,
+               **{f"mag_{k}": v for k, v in mags.items()}, **extras}
+    for field, values in columns.items():  # a shorter column would silently drop objects
+        if values is not None and len(values) != n:
+            raise ValueError(f"{out_dir}: field '{field}' has {len(values)} rows, z_spec has {n}; "
+                             "every column needs one row per object; nothing written")
     with DatasetWriter(out_dir, bands=bands, name=name, metadata=metadata,
                        overwrite=overwrite) as writer:
         for start in range(0, max(n, 1), batch_size):

@@ -46,10 +46,11 @@ class Run:
     def open(cls, config: RunConfig, workdir: str, mesh=None) -> "Run":
         source = open_dataset(config.data.path)
         claim_workdir(workdir, config, data_fingerprint(source))
-        labels = check_labels(source.catalogue(), config)
+        catalogue = source.catalogue()
         mesh = mesh or train.make_mesh()
-        return cls(config=config, workdir=workdir, source=source, labels=labels,
-                   fold=fold_of(source.catalogue()["id"], config.ensemble.n_folds),
+        return cls(config=config, workdir=workdir, source=source,
+                   labels=check_labels(catalogue, config),
+                   fold=fold_of(catalogue["id"], config.ensemble.n_folds),
                    channels=band_channels(source.bands, config.model.bands, config.data.path),
                    mesh=mesh, step_fn=train.make_train_step(config.model, config.train, mesh),
                    files=files.RunFiles(workdir))
@@ -68,25 +69,29 @@ class Run:
 
 
 def check_labels(catalogue: dict, config: RunConfig) -> dict:
-    """The training labels against the PDF grid: ``{"grid", "n_outside", "policy",
-    "notes"}``; with ``train.labels_outside_grid = "error"`` a z_spec outside the
+    """The training labels against the PDF grid: ``{"grid", "n_outside", "policy"}``; with ``train.labels_outside_grid = "error"`` a z_spec outside the
     grid is refused naming the object (it would silently land in an end bin)."""
     z, ids = np.asarray(catalogue["z_spec"], np.float64), catalogue["id"]
     lo, hi = config.model.z_min, config.model.z_max
     outside = np.flatnonzero((z < lo) | (z > hi))
     out = {"grid": [lo, hi], "n_outside": int(len(outside)),
-           "policy": config.train.labels_outside_grid, "notes": []}
+           "policy": config.train.labels_outside_grid}
     if len(outside) and out["policy"] == "error":
         i = int(outside[0])
         raise ValueError(
             f"{config.data.path}: object id {ids[i]} (row {i}): field 'z_spec' = {z[i]:g} is "
             f"outside the PDF grid [{lo:g}, {hi:g}] ({len(outside)} objects are); widen the grid "
             "(--z-max) or train them in the end bins with --set train.labels_outside_grid=clip")
-    if len(outside):
-        out["notes"].append(f"- {len(outside)} training labels outside the PDF grid [{lo:g}, "
-                            f"{hi:g}] were trained in its end bins (train.labels_outside_grid"
-                            "=clip)")
     return out
+
+
+def label_notes(labels: dict) -> list[str]:
+    """The report's lines about ``check_labels``' result (none when every label fits)."""
+    if not labels["n_outside"]:
+        return []
+    lo, hi = labels["grid"]
+    return [f"- {labels['n_outside']} training labels outside the PDF grid [{lo:g}, {hi:g}] "
+            "were trained in its end bins (train.labels_outside_grid=clip)"]
 
 
 def training_objects(fold_of_object: np.ndarray, fold: int, fraction: float) -> np.ndarray:
@@ -197,8 +202,7 @@ def write_outputs(run: Run, pred: dict[str, np.ndarray]) -> dict:
         mag_limit=cfg.evaluation.mag_limit, config=cfg.to_dict(),
         log_path=run.files.path(logs.LOG_FILE), title=f"{cfg.data.survey}: {cfg.describe()}",
         point_estimate=cfg.scored_estimate(), all_bands=cfg.evaluation.all_bands,
-        extra={"labels": {k: v for k, v in run.labels.items() if k != "notes"},
-               "notes": run.labels["notes"]})))
+        extra={"labels": run.labels, "notes": label_notes(run.labels)})))
     return metrics
 
 

@@ -61,14 +61,18 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _stored(pred: dict, section: str) -> dict:
+    """A section of the run configuration stored in a predictions file ({} if none)."""
+    return (pred.get("attrs", {}).get("config") or {}).get(section) or {}
+
+
 def scored_estimate(pred: dict) -> str:
     """The point estimate a run's metrics use, from the configuration stored in
     its predictions (the PDF median unless its loss is regression-only)."""
     from multimodal_photoz.losses import point_estimate_for
 
-    config = pred.get("attrs", {}).get("config") or {}
-    chosen = (config.get("evaluation") or {}).get("point_estimate")
-    return chosen or point_estimate_for((config.get("train") or {}).get("loss", "ce_mae"))
+    chosen = _stored(pred, "evaluation").get("point_estimate")
+    return chosen or point_estimate_for(_stored(pred, "train").get("loss", "ce_mae"))
 
 
 def _compare(args) -> int:
@@ -87,6 +91,8 @@ def _compare(args) -> int:
                                      n_resamples=args.resamples, seed=args.seed,
                                      alternative=args.alternative,
                                      point_estimates=tuple(scored_estimate(p) for p in preds),
+                                     all_bands=_stored(preds[0], "evaluation").get("all_bands",
+                                                                                   True),
                                      mag_limit=mag_limit, title=f"{runs[0]} vs {runs[1]}")
     print(report.format_table3(result))
     print(f"comparison: {os.path.join(out, 'comparison.json')}")

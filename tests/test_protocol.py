@@ -6,7 +6,7 @@ import pytest
 
 from multimodal_photoz import losses, report
 from multimodal_photoz.config import build
-from multimodal_photoz.ensemble import check_labels
+from multimodal_photoz.ensemble import check_labels, label_notes
 from multimodal_photoz.predict import catalogue_columns
 from multimodal_photoz.predictions import read_predictions, write_predictions
 
@@ -77,9 +77,10 @@ def test_labels_outside_the_grid_are_an_error_or_a_counted_choice():
                  data_bands="griz", z_spec_max=6.2)
     labels = check_labels(catalogue, clip)
     assert labels["n_outside"] == 2 and labels["policy"] == "clip"
-    assert "2 training labels outside the PDF grid" in labels["notes"][0]
+    assert "2 training labels outside the PDF grid" in label_notes(labels)[0]
     covering = build({}, data_bands="griz", z_spec_max=6.2)  # default grid covers the sample
     assert covering.model.z_max == 6.6 and check_labels(catalogue, covering)["n_outside"] == 0
+    assert label_notes(check_labels(catalogue, covering)) == []
 
 
 def test_the_deep_surveys_grids_cover_their_samples():
@@ -118,3 +119,24 @@ def test_compare_scores_each_run_on_its_own_point_estimate(tmp_path):
                                                     "multimodal": "z_regression"}
     ev = report.evaluate(regression, 0.15, point_estimate="z_regression")
     assert result["sigma_mad"]["multimodal"] == pytest.approx(ev["sigma_mad"])
+
+
+def test_photoz_compare_keeps_the_runs_own_selection(tmp_path):
+    import json
+
+    from multimodal_photoz.cli import main as photoz
+
+    counts = {}
+    for all_bands in (True, False):
+        runs = []
+        for name in ("b", "m"):
+            run = tmp_path / f"{name}_{all_bands}"
+            run.mkdir()
+            write_predictions(run / "predictions.h5", **_pred(),
+                              config={"evaluation": {"all_bands": all_bands}})
+            runs.append(str(run))
+        out = tmp_path / f"cmp_{all_bands}"
+        assert photoz(["compare", *runs, "--outlier-threshold", "0.15", "--mag-limit", "24",
+                       "--resamples", "20", "--out", str(out)]) == 0
+        counts[all_bands] = json.loads((out / "comparison.json").read_text())["count"]["baseline"]
+    assert counts == {True: 30, False: 40}

@@ -88,8 +88,8 @@ def _selected_ids(result) -> np.ndarray:
 
 def _scored(result, ids: np.ndarray) -> dict[str, Any]:
     """A run's predictions on the objects ``ids`` (n,), without ``bands_missing``: the
-    comparison then scores exactly those objects, whatever the run's
-    ``evaluation.all_bands`` (``write_comparison`` always leaves out incomplete ones)."""
+    comparison or evaluation then scores exactly those objects (another run's selection,
+    for Fig. 6), whatever this run's ``evaluation.all_bands``."""
     pred = predictions.read_predictions(result.predictions_path)
     keep = np.isin(pred["id"], ids)
     return {k: (v[keep] if k in report.PER_OBJECT else v) for k, v in pred.items()

@@ -71,8 +71,8 @@ def parser(survey: str) -> argparse.ArgumentParser:
 
 def resolve(survey: str, argv=None):
     """Parses the flags; returns (RunConfig, workdir)."""
-    from multimodal_photoz.config import build, defaults, merge
-    from multimodal_photoz.data import open_dataset
+    from multimodal_photoz.config import defaults, merge
+    from multimodal_photoz.run_cli import build_run_config
 
     args = parser(survey).parse_args(argv)
     preset = importlib.import_module(f"experiments.configs.{survey}").get_config(
@@ -86,9 +86,7 @@ def resolve(survey: str, argv=None):
     else:
         data = simulated_dataset(survey, settings["data.n_objects"], settings["data.stamp"],
                                  settings["data.seed"])
-    source = open_dataset(data)
-    config = build({**settings, "data.path": data}, data_bands=source.bands,
-                   z_spec_max=float(source.catalogue()["z_spec"].max()))
+    config = build_run_config(settings, data)
     m = config.model
     fusion = "baseline" if m.is_baseline else f"{m.fusion}_{m.fusion_type}"
     workdir = args.workdir or os.path.join("workdirs", f"{survey}_{args.scale}_{fusion}")

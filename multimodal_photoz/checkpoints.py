@@ -22,7 +22,8 @@ the rename leaves only the tmp directory, which orbax never lists as a step and
 deletes (``cleanup_tmp_directories``) before the next save of a reopened member.
 A step directory damaged afterwards (files truncated or removed, no commit
 marker, wrong checksum) is skipped by :meth:`MemberCheckpoints.restore`, which
-falls back to the previous step. The CRC32 of every leaf is needed because
+falls back to the previous step when resuming; asked for one exact step (the
+final step of a finished member), it fails instead. The CRC32 of every leaf is needed because
 tensorstore's OCDBT checks its b-tree nodes (CRC-32C) but not the array bytes:
 a flipped byte in a data file otherwise restores silently as a different value.
 """
@@ -55,8 +56,9 @@ class CheckpointWarning(RuntimeWarning):
     """A checkpoint step was unreadable and a previous one was used instead."""
 
 
-class NoValidCheckpointError(RuntimeError):
-    """No step of a member directory could be restored."""
+class NoValidCheckpointError(ValueError):
+    """No step of a member directory could be restored (a damaged run: the
+    message names the member and its directory and says how to retrain it)."""
 
 
 def _host_array(leaf: Any) -> np.ndarray:
@@ -143,11 +145,14 @@ class MemberCheckpoints:
       async_save: write in a background thread (call :meth:`wait` before exit).
       read_only: only restore: create nothing, clean nothing (prediction must
         not touch a run, whose members may be training in another process).
+      member: how error messages name the member, e.g. ``"member fold0_seed0
+        (fold 0, seed 0)"``.
     """
 
     def __init__(self, directory: str, *, max_to_keep: int = 2, save_interval_steps: int = 1,
-                 async_save: bool = False, read_only: bool = False):
+                 async_save: bool = False, read_only: bool = False, member: str = "this member"):
         self.directory = os.path.abspath(os.fspath(directory))
+        self.member = member
         if read_only and not os.path.isdir(self.directory):
             raise FileNotFoundError(f"{self.directory}: no checkpoints")
         self._options = ocp.CheckpointManagerOptions(
@@ -245,11 +250,12 @@ class MemberCheckpoints:
         Returns:
           ``(step, state, meta)``; arrays are bit-identical to what was saved.
 
-        A step that cannot be read (partial, truncated, checksum mismatch) is
-        reported with a :class:`CheckpointWarning` naming it, the previous step is
-        tried, and once one succeeds the damaged newer steps are moved to
-        ``<member>/corrupt/``. Raises FileNotFoundError when there is no
-        checkpoint and NoValidCheckpointError (nothing moved) when none restores.
+        Without ``step``, a step that cannot be read (partial, truncated, checksum
+        mismatch) is reported with a :class:`CheckpointWarning` naming it, the
+        previous step is tried, and once one succeeds the damaged newer steps are
+        moved to ``<member>/corrupt/``. Raises FileNotFoundError when there is no
+        checkpoint and NoValidCheckpointError (one line, nothing moved, no
+        warning for an exact ``step``) when none restores.
         """
         self.wait()
         abstract = _as_abstract(target)
@@ -261,18 +267,30 @@ class MemberCheckpoints:
             try:
                 state, meta = self._restore_step(s, abstract)
             except Exception as err:  # orbax/tensorstore/json raise many types on damage
-                msg = f"{self.step_dir(s)}: checkpoint step {s} is unreadable ({type(err).__name__}: {str(err)[:300]})"
-                warnings.warn(msg, CheckpointWarning, stacklevel=2)
-                log.warning(msg)
-                failures.append((s, msg))
+                reason = " ".join(f"{type(err).__name__}: {str(err)[:300]}".split())
+                failures.append((s, reason))
+                if step is None:  # an older step will be tried: say which one was skipped
+                    msg = f"{self.step_dir(s)}: checkpoint step {s} is unreadable ({reason})"
+                    warnings.warn(msg, CheckpointWarning, stacklevel=2)
+                    log.warning(msg)
                 continue
             for bad_step, _ in failures:
                 log.warning("moved damaged step %d to %s", bad_step, self._quarantine(bad_step))
             if failures:
                 self._manager.reload()
             return s, state, meta
-        details = "\n  ".join(m for _, m in failures)
-        raise NoValidCheckpointError(f"{self.directory}: no step could be restored:\n  {details}")
+        raise self._unrestorable(failures, step)
+
+    def _unrestorable(self, failures: list[tuple[int, str]], step: int | None
+                      ) -> NoValidCheckpointError:
+        """The one-line error of a member none of whose ``failures`` (step, reason) restored."""
+        which = (f"checkpoint step {step} of {self.member} cannot" if step is not None
+                 else f"no kept checkpoint of {self.member} can")
+        details = "; ".join(f"step {s}: {reason[:200]}" for s, reason in failures)
+        return NoValidCheckpointError(
+            f"{self.directory}: {which} be restored ({details}); nothing was moved. To train "
+            f"{self.member} again from scratch, remove {self.directory} and rerun the "
+            "training command")
 
     # -- finished marker -------------------------------------------------------
     @property

@@ -22,10 +22,9 @@ SUBCOMMAND_MODULES = [
     "multimodal_photoz.run_cli",
 ]
 
-# Errors of the user's data, files or configuration: they already name the file,
-# the object and the field, so commands print them without a traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
-               IsADirectoryError, PermissionError)
+# Errors of the user's data, files, configuration or file system (a full disk, a
+# read-only mount: OSError names the path): commands print them without a traceback.
+USER_ERRORS = (ValueError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ seeds of its fold (Sect. 3.4), and write the run's outputs.
 
 Workdir layout (BUILD.md, "Run directory"):
   config.json                      the RunConfig + data fingerprint
+  train.lock                       held by the training command running in it
   stats/fold<f>.json               per-band statistics of fold f's training objects
   members/fold<f>_seed<s>/         checkpoints/ (orbax, FINISHED marker)
   log.jsonl, tensorboard/          training curves
@@ -21,7 +22,8 @@ import jax
 import numpy as np
 
 from multimodal_photoz import files, logs, predictions, preprocess, report, train
-from multimodal_photoz.config import RunConfig, claim_workdir, data_fingerprint
+from multimodal_photoz.checkpoints import read_finished
+from multimodal_photoz.config import RunConfig, claim_workdir, data_fingerprint, lock_workdir
 from multimodal_photoz.data import fold_of, open_dataset
 from multimodal_photoz.data.pipeline import band_channels, band_statistics, iterate_batches, n_batches
 from multimodal_photoz.predict import (Member, catalogue_columns, members_of, normalized,
@@ -44,16 +46,27 @@ class Run:
 
     @classmethod
     def open(cls, config: RunConfig, workdir: str, mesh=None) -> "Run":
+        """Opens the data, claims the workdir and checks, before any member trains,
+        everything that would otherwise fail after training (labels, fold sizes,
+        the columns the evaluation needs)."""
         source = open_dataset(config.data.path)
         claim_workdir(workdir, config, data_fingerprint(source))
         catalogue = source.catalogue()
+        fold = fold_of(catalogue["id"], config.ensemble.n_folds)
+        labels = check_labels(catalogue, config)
+        check_training_objects(fold, config)
+        check_evaluation_columns(catalogue, config)
         mesh = mesh or train.make_mesh()
-        return cls(config=config, workdir=workdir, source=source,
-                   labels=check_labels(catalogue, config),
-                   fold=fold_of(catalogue["id"], config.ensemble.n_folds),
+        return cls(config=config, workdir=workdir, source=source, labels=labels, fold=fold,
                    channels=band_channels(source.bands, config.model.bands, config.data.path),
                    mesh=mesh, step_fn=train.make_train_step(config.model, config.train, mesh),
                    files=files.RunFiles(workdir))
+
+    def finished_folds(self) -> tuple[int, ...]:
+        """Folds whose every member has finished, in this or an earlier command."""
+        return tuple(f for f in range(self.config.ensemble.n_folds)
+                     if all(read_finished(os.path.join(m.directory(self.workdir), "checkpoints"))
+                            is not None for m in members_of(self.config, [f])))
 
     def stats(self, fold: int) -> preprocess.BandStats:
         """Band statistics of fold ``fold``'s training objects (cached in the workdir)."""
@@ -69,20 +82,50 @@ class Run:
 
 
 def check_labels(catalogue: dict, config: RunConfig) -> dict:
-    """The training labels against the PDF grid: ``{"grid", "n_outside", "policy"}``; with ``train.labels_outside_grid = "error"`` a z_spec outside the
-    grid is refused naming the object (it would silently land in an end bin)."""
-    z, ids = np.asarray(catalogue["z_spec"], np.float64), catalogue["id"]
+    """The training labels against the PDF grid: ``{"grid", "n_outside", "policy"}``.
+
+    With ``train.labels_outside_grid = "error"`` (the default) a z_spec outside the
+    grid [model.z_min, model.z_max] is refused (it would silently land in an end
+    bin), naming how many, the first and the largest z_spec and their objects.
+    """
+    z, ids, path = np.asarray(catalogue["z_spec"], np.float64), catalogue["id"], config.data.path
     lo, hi = config.model.z_min, config.model.z_max
     outside = np.flatnonzero((z < lo) | (z > hi))
     out = {"grid": [lo, hi], "n_outside": int(len(outside)),
            "policy": config.train.labels_outside_grid}
     if len(outside) and out["policy"] == "error":
-        i = int(outside[0])
+        i, j = int(outside[0]), int(np.argmax(z))
         raise ValueError(
-            f"{config.data.path}: object id {ids[i]} (row {i}): field 'z_spec' = {z[i]:g} is "
-            f"outside the PDF grid [{lo:g}, {hi:g}] ({len(outside)} objects are); widen the grid "
-            "(--z-max) or train them in the end bins with --set train.labels_outside_grid=clip")
+            f"{path}: object id {ids[i]} (row {i}): field 'z_spec' = {z[i]:g} is "
+            f"outside the PDF grid [{lo:g}, {hi:g}] ({len(outside)} objects are): the largest "
+            f"z_spec is {z[j]:g} (object id {ids[j]}, row {j}); widen the grid (--z-max, "
+            "model.z_max; left unset it covers the sample) or train them in the end bins "
+            "with --set train.labels_outside_grid=clip")
     return out
+
+
+def check_training_objects(fold_of_object: np.ndarray, config: RunConfig) -> None:
+    """Every fold trained now must leave its members at least one batch of training objects."""
+    cfg = config.train
+    for fold in config.ensemble.folds():
+        n = len(training_objects(fold_of_object, fold, cfg.fraction))
+        if n < cfg.batch_size:
+            names = ", ".join(m.name for m in members_of(config, [fold]))
+            raise ValueError(
+                f"{config.data.path}: fold {fold} (members {names}) leaves {n} training objects "
+                f"of the data set's {len(fold_of_object)}, fewer than one batch of "
+                f"{cfg.batch_size}; use a data set with more objects, a smaller --batch-size "
+                "or fewer --folds")
+
+
+def check_evaluation_columns(catalogue: dict, config: RunConfig) -> None:
+    """The catalogue must hold what the evaluation needs (checked before training)."""
+    limit = config.evaluation.mag_limit
+    if limit is not None and "mag_i" not in catalogue:
+        raise ValueError(
+            f"{config.data.path}: evaluation.mag_limit = {limit:g} (--mag-limit) selects objects "
+            "by i magnitude, but the data set has no field 'mag_i'; ingest the i magnitudes "
+            "(--mag-cols) or leave out --mag-limit")
 
 
 def label_notes(labels: dict) -> list[str]:
@@ -109,10 +152,7 @@ def _train_steps(run: Run, state, ckpt, key, member: Member, logger: logs.RunLog
     """Runs the optimizer from ``state.step`` to ``n_steps``, checkpointing on the way."""
     cfg = run.config.train
     train_idx = training_objects(run.fold, member.fold, cfg.fraction)
-    per_epoch = n_batches(len(train_idx), cfg.batch_size)
-    if per_epoch == 0:
-        raise ValueError(f"{run.config.data.path}: fold {member.fold} leaves {len(train_idx)} "
-                         f"training objects, fewer than one batch of {cfg.batch_size}")
+    per_epoch = n_batches(len(train_idx), cfg.batch_size)  # >= 1: check_training_objects
     step = int(state.step)
     bar = logs.progress(total=cfg.n_steps, initial=step, desc=member.name)
     try:
@@ -163,14 +203,16 @@ def train_member(run: Run, member: Member, logger: logs.RunLogger, index: int) -
         ckpt.close()
 
 
-def assemble(run: Run, drop_modalities: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+def assemble(run: Run, drop_modalities: tuple[str, ...] = (),
+             folds=None) -> dict[str, np.ndarray]:
     """The ensemble's predictions: each object's PDF is the mean over the seeds
-    of the members of its fold. Objects of folds not trained are left out.
+    of the members of its fold. Objects of other folds than ``folds`` (default:
+    the folds of the configuration) are left out.
     ``drop_modalities`` (names such as ``"g_r"``) are zeroed at evaluation (Fig. 10)."""
     cfg = run.config
     catalogue = run.source.catalogue()
     rows, pdfs, z_reg = [], [], []
-    for fold in cfg.ensemble.folds():
+    for fold in cfg.ensemble.folds() if folds is None else folds:
         test = np.flatnonzero(run.fold == fold)
         predictor = predictor_for(run.workdir, cfg, members_of(cfg, [fold]),
                                   run.source.stamp_size, run.mesh, drop_modalities)
@@ -189,12 +231,25 @@ def assemble(run: Run, drop_modalities: tuple[str, ...] = ()) -> dict[str, np.nd
             **catalogue_columns(catalogue, rows, run.source.bands, cfg.model.bands)}
 
 
+def fold_notes(folds: dict) -> list[str]:
+    """The report's line about folds not trained yet (none when every fold is)."""
+    if not folds["missing"]:
+        return []
+    missing = ",".join(map(str, folds["missing"]))
+    return [f"- predictions cover folds {', '.join(map(str, folds['predicted']))} of "
+            f"{len(folds['predicted']) + len(folds['missing'])}; folds {missing} are not "
+            f"trained yet (train them with --only-folds {missing})"]
+
+
 def write_outputs(run: Run, pred: dict[str, np.ndarray]) -> dict:
     """predictions.h5, metrics.json, report.md and figures in the workdir (process 0)."""
     cfg = run.config
+    predicted = sorted(int(f) for f in np.unique(pred["fold"]))
+    folds = {"predicted": predicted,
+             "missing": [f for f in range(cfg.ensemble.n_folds) if f not in predicted]}
     path = run.files.write("predictions.h5", lambda p: predictions.write_predictions(
         p, **pred, config=cfg.to_dict(), bands="".join(cfg.model.bands),
-        n_members=len(cfg.ensemble.members())))
+        n_members=len(predicted) * len(cfg.ensemble.seeds)))
     stored = predictions.read_predictions(path)
     metrics = {}
     run.files.write(".", lambda root: metrics.update(report.write_run_report(
@@ -202,7 +257,8 @@ def write_outputs(run: Run, pred: dict[str, np.ndarray]) -> dict:
         mag_limit=cfg.evaluation.mag_limit, config=cfg.to_dict(),
         log_path=run.files.path(logs.LOG_FILE), title=f"{cfg.data.survey}: {cfg.describe()}",
         point_estimate=cfg.scored_estimate(), all_bands=cfg.evaluation.all_bands,
-        extra={"labels": run.labels, "notes": label_notes(run.labels)})))
+        extra={"labels": run.labels, "folds": folds,
+               "notes": label_notes(run.labels) + fold_notes(folds)})))
     return metrics
 
 
@@ -210,17 +266,25 @@ def train_and_evaluate(config: RunConfig, workdir: str, mesh=None) -> dict:
     """Runs (or resumes) the whole ensemble and writes the run's outputs.
 
     Finished members are skipped, an unfinished one resumes from its latest
-    checkpoint, and a workdir of another configuration is refused.
+    checkpoint, and a workdir of another configuration or data, or one that
+    another command is training in, is refused. The outputs cover every fold
+    finished so far (``--only-folds`` may train them in several commands).
     Returns the content of metrics.json ({} on processes other than 0).
     """
-    run = Run.open(config, workdir, mesh)
-    members = members_of(config)
-    with logs.RunLogger(workdir, name=os.path.basename(os.path.abspath(workdir)),
-                        enabled=files.is_primary()) as logger:
-        for k, member in enumerate(members):
-            status = train_member(run, member, logger, index=k)
-            print(f"member {member.name} ({k + 1}/{len(members)}): {status}", flush=True)
-    pred = assemble(run)
-    if not files.is_primary():
-        return {}
-    return write_outputs(run, pred)
+    with lock_workdir(workdir, enabled=files.is_primary()):
+        run = Run.open(config, workdir, mesh)
+        members = members_of(config)
+        with logs.RunLogger(workdir, name=os.path.basename(os.path.abspath(workdir)),
+                            enabled=files.is_primary()) as logger:
+            for k, member in enumerate(members):
+                status = train_member(run, member, logger, index=k)
+                print(f"member {member.name} ({k + 1}/{len(members)}): {status}", flush=True)
+        folds = run.finished_folds()
+        missing = sorted(set(range(config.ensemble.n_folds)) - set(folds))
+        if missing:
+            print(f"predictions cover folds {', '.join(map(str, folds))}; not trained yet: "
+                  f"{', '.join(map(str, missing))}", flush=True)
+        pred = assemble(run, folds=folds)
+        if not files.is_primary():
+            return {}
+        return write_outputs(run, pred)

@@ -12,6 +12,7 @@ keep the last entry of each (member, step): see :func:`read_log`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -57,7 +58,8 @@ class RunLogger:
         if enabled:
             os.makedirs(self.workdir, exist_ok=True)
         # line-buffered: a kill loses at most one line
-        self._file = open(self.path if enabled else os.devnull, "a", buffering=1)
+        with self._naming(self.path):
+            self._file = open(self.path if enabled else os.devnull, "a", buffering=1)
         self._start = time.time()
         self._tensorboard = tensorboard and enabled
         self._writers: dict[int | None, Any] = {}
@@ -77,13 +79,26 @@ class RunLogger:
         record = {"step": int(step), "member": member, "time": now,
                   "elapsed_s": round(now - self._start, 3), "name": self.name,
                   "metrics": {k: _plain(v) for k, v in values.items()}}
-        self._file.write(json.dumps(record) + "\n")
+        with self._naming(self.path):
+            self._file.write(json.dumps(record) + "\n")
         if self._tensorboard:
-            writer = self._writer(member)
-            for key, value in record["metrics"].items():
-                if isinstance(value, (int, float)):
-                    writer.add_scalar(key, value, global_step=int(step), walltime=now)
+            with self._naming(os.path.join(self.workdir, TENSORBOARD_DIR)):
+                writer = self._writer(member)
+                for key, value in record["metrics"].items():
+                    if isinstance(value, (int, float)):
+                        writer.add_scalar(key, value, global_step=int(step), walltime=now)
         return record
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _naming(path: str):
+        """An OSError of the log's files (disk full, read-only) names ``path``."""
+        try:
+            yield
+        except OSError as err:
+            if err.filename:
+                raise
+            raise OSError(err.errno, err.strerror or str(err), path) from err
 
     def flush(self) -> None:
         self._file.flush()
@@ -91,18 +106,29 @@ class RunLogger:
             writer.flush()
 
     def close(self) -> None:
-        """Flush and close the log file and TensorBoard writers."""
-        for writer in self._writers.values():
-            writer.close()
-        self._writers.clear()
-        if not self._file.closed:
-            self._file.close()
+        """Flush and close the log file and TensorBoard writers (every one, even
+        when one fails; the first failure is raised, naming its path)."""
+        failures = []
+        writers, self._writers = list(self._writers.values()), {}
+        for path, close in ([(os.path.join(self.workdir, TENSORBOARD_DIR), w.close)
+                             for w in writers] + [(self.path, self._file.close)]):
+            try:
+                with self._naming(path):
+                    close()
+            except OSError as err:
+                failures.append(err)
+        if failures:
+            raise failures[0]
 
     def __enter__(self) -> "RunLogger":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        with contextlib.suppress(OSError):  # keep the error on its way out, not the log's
+            self.close()
 
 
 def read_log(path: str) -> list[dict[str, Any]]:

@@ -9,13 +9,15 @@ Nothing here writes into a run's folder.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import sys
 
 import jax
 import numpy as np
 
 from multimodal_photoz import files, preprocess, train
-from multimodal_photoz.checkpoints import MemberCheckpoints, read_finished
+from multimodal_photoz.checkpoints import FINISHED_FILE, MemberCheckpoints, read_finished
 from multimodal_photoz.config import RunConfig
 from multimodal_photoz.data.pipeline import band_channels, iterate_batches
 
@@ -31,11 +33,17 @@ class Member:
     def name(self) -> str:
         return f"fold{self.fold}_seed{self.seed}"
 
+    @property
+    def label(self) -> str:
+        """How messages name the member: ``member fold0_seed1 (fold 0, seed 1)``."""
+        return f"member {self.name} (fold {self.fold}, seed {self.seed})"
+
     def directory(self, workdir: str) -> str:
         return os.path.join(workdir, "members", self.name)
 
     def checkpoints(self, workdir: str, **options) -> MemberCheckpoints:
-        return MemberCheckpoints(os.path.join(self.directory(workdir), "checkpoints"), **options)
+        return MemberCheckpoints(os.path.join(self.directory(workdir), "checkpoints"),
+                                 member=self.label, **options)
 
 
 def members_of(config: RunConfig, folds=None) -> list[Member]:
@@ -62,25 +70,24 @@ def abstract_state(config: RunConfig, stamp: int, mesh) -> train.TrainState:
 def restore(workdir: str, member: Member, target: train.TrainState) -> train.TrainState:
     """The member's state at the step recorded as final when it finished training.
 
-    Opens the checkpoints read-only: nothing in the run is created, moved or cleaned.
+    Opens the checkpoints read-only: nothing in the run is created, moved or cleaned,
+    and no other step is ever used in place of the final one.
 
     Raises:
       ValueError: the member has not finished, or its final step cannot be read
-        (the message names the member and the checkpoint).
+        (the message names the member and its checkpoint directory).
     """
     folder = os.path.join(member.directory(workdir), "checkpoints")
     payload = read_finished(folder)
     if payload is None:
         raise ValueError(f"{workdir}: member {member.name} has not finished training; "
                          "rerun the training command first")
-    step = int(payload["n_steps"])
-    ckpt = MemberCheckpoints(folder, read_only=True)
+    if "n_steps" not in payload:
+        raise ValueError(f"{os.path.join(folder, FINISHED_FILE)}: no final step recorded for "
+                         f"{member.label}; remove {folder} and rerun the training command")
+    ckpt = member.checkpoints(workdir, read_only=True)
     try:
-        _, state, _ = ckpt.restore(target, step=step)
-    except Exception as err:  # any damage: never fall back to another step silently
-        raise ValueError(f"{ckpt.step_dir(step)}: the final checkpoint of member "
-                         f"{member.name} (step {step}) cannot be restored ({err}); "
-                         "retrain this member (delete its folder and rerun)") from err
+        _, state, _ = ckpt.restore(target, step=int(payload["n_steps"]))
     finally:
         ckpt.close()
     return state
@@ -149,6 +156,63 @@ def catalogue_columns(catalogue: dict, rows: np.ndarray, data_bands, model_bands
     return out
 
 
+# Data-set metadata that fixes what a pixel value means, with the ingest flag that sets it.
+SCALE_KEYS = {"zeropoint_ab": "--zeropoint-ab", "pixel_scale_arcsec": "--pixel-scale"}
+
+
+def _described(key: str, value) -> str:
+    return f"{key} {value:g}" if value is not None else f"no {key}"
+
+
+def check_data_scale(fingerprint: dict, metadata: dict, workdir: str, data: str) -> None:
+    """Refuses data whose flux zeropoint (AB mag) or pixel scale (arcsec) is not the run's.
+
+    Args:
+      fingerprint: the run's data fingerprint; a key it lacks (a run made before it
+        was recorded) is not checked, a key recorded as None means "not given".
+      metadata: the data set's metadata (``source.metadata``).
+
+    Raises:
+      ValueError: the values differ, or one side has a value and the other none.
+    """
+    for key, flag in SCALE_KEYS.items():
+        if key not in fingerprint:
+            continue
+        trained, given = fingerprint[key], metadata.get(key)
+        if trained is None and given is None:
+            continue
+        if trained is not None and given is not None and math.isclose(trained, given,
+                                                                        rel_tol=1e-9):
+            continue
+        message = (f"{data}: the data set has {_described(key, given)} but run {workdir} was "
+                   f"trained on data with {_described(key, trained)}")
+        if key == "zeropoint_ab" and trained is not None and given is not None:
+            message += f" (fluxes {10 ** (0.4 * abs(trained - given)):.3g} times apart)"
+        ingest = f"with {flag} {trained:g}" if trained is not None else f"without {flag}"
+        raise ValueError(f"{message}; predict only data on the run's scale (ingested {ingest})")
+
+
+def masked_band_warnings(band_mask: np.ndarray, data_bands, model_bands, data: str
+                         ) -> list[str]:
+    """One message per band absent from every object.
+
+    Args:
+      band_mask: (N, C) bool, True where object n has band c (the data set's order).
+    """
+    band_mask = np.asarray(band_mask, bool)
+    if not len(band_mask):
+        return []
+    out, n = [], len(band_mask)
+    for band in (b for b, present in zip(data_bands, band_mask.any(axis=0)) if not present):
+        message = f"{data}: band {band!r} is masked in every object ({n} of {n})"
+        if band in model_bands:
+            message += "; the model reads it, so the predictions of these objects are unreliable"
+        else:
+            message += "; the model does not read it"
+        out.append(message)
+    return out
+
+
 def normalized(pdf: np.ndarray) -> np.ndarray:
     """(N, n_bins) float32 rows summing to 1 (normalized in float64)."""
     pdf = np.asarray(pdf, np.float64)
@@ -163,6 +227,30 @@ def predictor_for(workdir: str, config: RunConfig, members: list[Member], stamp:
                              drop_modalities)
 
 
+def check_out(out: str, workdir: str) -> None:
+    """Refuses an ``--out`` that cannot take the predictions file, before any work."""
+    out_abs, run_abs = os.path.abspath(out), os.path.abspath(workdir)
+    if os.path.commonpath([out_abs, run_abs]) == run_abs:
+        raise ValueError(f"--out {out}: inside the run {workdir}; prediction never writes "
+                         "into a run, give a path outside it")
+    if os.path.isdir(out):
+        raise ValueError(f"--out {out}: is a directory; give the path of an .h5 file")
+    if not os.path.isdir(os.path.dirname(out_abs)):
+        raise ValueError(f"--out {out}: folder {os.path.dirname(out_abs)} does not exist")
+
+
+def check_data_fits(config: RunConfig, fingerprint: dict, source, workdir: str,
+                    data: str) -> None:
+    """Refuses a data set the run cannot read as it was trained: another stamp
+    size, a band of the model missing, another flux zeropoint or pixel scale."""
+    trained_stamp = fingerprint.get("stamp")
+    if trained_stamp is not None and source.stamp_size != int(trained_stamp):
+        raise ValueError(f"{data}: stamps are {source.stamp_size} pixels but run {workdir} was "
+                         f"trained on {trained_stamp}; re-ingest with --stamp {trained_stamp}")
+    band_channels(source.bands, config.model.bands, data)
+    check_data_scale(fingerprint, source.metadata, workdir, data)
+
+
 def predict_with_run(workdir: str, data: str, out: str, mesh=None) -> dict[str, np.ndarray]:
     """Writes ``out`` (predictions.h5 format) for every object of the data set ``data``.
 
@@ -170,24 +258,25 @@ def predict_with_run(workdir: str, data: str, out: str, mesh=None) -> dict[str, 
     and seeds; every one must have finished). ``fold`` is -1 (no member saw these objects); ``z_spec`` is
     copied where the data set has it. Reads the run, never writes into it.
 
+    A band masked in every object is reported on stderr.
+
     Raises:
-      ValueError: a member is unfinished or damaged, or the data do not fit the
-        run (stamp size, bands).
+      ValueError: a member is unfinished or damaged, ``out`` is a folder, or the
+        data do not fit the run (stamp size, bands, flux zeropoint, pixel scale).
     """
     from multimodal_photoz import predictions
     from multimodal_photoz.config import load_run_config
     from multimodal_photoz.data import open_dataset
 
-    out_abs, run_abs = os.path.abspath(out), os.path.abspath(workdir)
-    if os.path.commonpath([out_abs, run_abs]) == run_abs:
-        raise ValueError(f"--out {out}: inside the run {workdir}; prediction never writes "
-                         "into a run, give a path outside it")
+    check_out(out, workdir)
     config, fingerprint = load_run_config(workdir)
     source = open_dataset(data)
-    trained_stamp = fingerprint.get("stamp")
-    if trained_stamp is not None and source.stamp_size != int(trained_stamp):
-        raise ValueError(f"{data}: stamps are {source.stamp_size} pixels but run {workdir} was "
-                         f"trained on {trained_stamp}; re-ingest with --stamp {trained_stamp}")
+    check_data_fits(config, fingerprint, source, workdir, data)
+    catalogue = source.catalogue()
+    if "band_mask" in catalogue and files.is_primary():
+        for message in masked_band_warnings(catalogue["band_mask"], source.bands,
+                                            config.model.bands, data):
+            print(f"photoz predict: warning: {message}", file=sys.stderr)
     members = members_of(config, range(config.ensemble.n_folds))  # every member of the run
     mesh = mesh or train.make_mesh()
     result = predictor_for(workdir, config, members, source.stamp_size, mesh).predict(
@@ -195,7 +284,7 @@ def predict_with_run(workdir: str, data: str, out: str, mesh=None) -> dict[str, 
     fields = {"ids": result["id"], "fold": np.full(len(result["id"]), -1, np.int32),
               "pdf": normalized(result["pdf"]), "bin_edges": config.model.bin_edges(),
               "z_regression": result["z_regression"].astype(np.float32),
-              **catalogue_columns(source.catalogue(), np.arange(len(source)), source.bands,
+              **catalogue_columns(catalogue, np.arange(len(source)), source.bands,
                                   config.model.bands)}
     if files.is_primary():
         predictions.write_predictions(out, **fields, config=config.to_dict(),

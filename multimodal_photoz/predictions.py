@@ -219,15 +219,23 @@ def read_predictions(path: str, *, validate: bool = True) -> dict[str, Any]:
       'z_regression', and 'z_spec' / 'mag_i' / 'ebv' / 'bands_missing' when present,
       'attrs': {'config': dict, 'bands': str, 'n_members': int, 'created_utc': str, ...}}.
     Raises:
-      FileNotFoundError; PredictionsError naming the file and the field (see
-      ``validate_predictions``) unless ``validate=False``.
+      FileNotFoundError; PredictionsError when the file is not HDF5 (truncated,
+      empty, another format) or holds none of the required datasets, and (unless
+      ``validate=False``) naming the file and the field (see ``validate_predictions``).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such predictions file")
-    with h5py.File(path, "r") as f:
-        pred: dict[str, Any] = {name: f[name][()] for name in f.keys() if name in DTYPES}
-        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+    try:
+        with h5py.File(path, "r") as f:
+            pred: dict[str, Any] = {name: f[name][()] for name in f.keys() if name in DTYPES}
+            attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+    except OSError as err:  # h5py's message does not name the file
+        raise PredictionsError(f"{path}: not a predictions file (not readable as HDF5: "
+                               f"{err}); give a predictions .h5 written by photoz") from err
+    if not any(name in pred for name in REQUIRED):  # another HDF5 file altogether
+        raise PredictionsError(f"{path}: not a predictions file (none of the datasets "
+                               f"{', '.join(REQUIRED)}); give a predictions .h5 written by photoz")
     if "config" in attrs:
         try:
             attrs["config"] = json.loads(attrs["config"])

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from multimodal_photoz.config import EvaluationConfig, flags
 from multimodal_photoz.metrics import ALTERNATIVES, N_RESAMPLES
 
 
 def build_run_config(settings: dict, data: str):
-    """The ``RunConfig`` of ``settings`` on the data set at ``data``."""
+    """The ``RunConfig`` of ``settings`` on the data set at ``data`` (``photoz train``
+    and ``python -m experiments.*``)."""
     from multimodal_photoz.config import build
     from multimodal_photoz.data import open_dataset
 
     source = open_dataset(data)
+    catalogue = source.catalogue()
+    z = np.asarray(catalogue["z_spec"], np.float64)
+    largest = int(np.argmax(z))
     return build({**settings, "data.path": data}, data_bands=source.bands,
-                 z_spec_max=float(source.catalogue()["z_spec"].max()))
+                 z_spec_max=float(z[largest]), z_spec_max_id=int(catalogue["id"][largest]))
 
 
 def format_metrics(metrics: dict, where: str) -> str:
@@ -37,8 +43,6 @@ def _train(args) -> int:
 def _predict(args) -> int:
     from multimodal_photoz.predict import predict_with_run
 
-    if os.path.isdir(args.out):
-        raise ValueError(f"--out {args.out}: is a directory; give the path of an .h5 file")
     fields = predict_with_run(args.run, args.data, args.out)
     print(f"photoz predict: {len(fields['ids'])} objects -> {args.out}")
     return 0
@@ -52,10 +56,15 @@ def _evaluate(args) -> int:
         raise ValueError(f"{args.file}: no z_spec field, nothing to evaluate against")
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.file)),
                                    os.path.splitext(os.path.basename(args.file))[0] + "_metrics")
-    metrics = report.write_run_report(out, pred, outlier_threshold=args.outlier_threshold,
-                                      mag_limit=args.mag_limit, point_estimate=args.point_estimate,
-                                      all_bands=not args.include_incomplete,
-                                      title=f"evaluation of {args.file}")
+    try:
+        metrics = report.write_run_report(out, pred, outlier_threshold=args.outlier_threshold,
+                                          mag_limit=args.mag_limit,
+                                          point_estimate=args.point_estimate,
+                                          all_bands=not args.include_incomplete,
+                                          title=f"evaluation of {args.file}")
+    except OSError as err:  # a read-only or full disk names a hidden temporary file
+        raise OSError(err.errno, f"{out}: the report cannot be written there ({err.strerror}: "
+                      f"{err.filename}); give --out a writable folder") from err
     print(format_metrics(metrics, args.file))
     print(f"report: {os.path.join(out, 'report.md')}")
     return 0

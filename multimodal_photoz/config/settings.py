@@ -32,6 +32,8 @@ from multimodal_photoz.config.run import SECTIONS, RunConfig
 from multimodal_photoz.model import ModelConfig, make_config
 
 DEFAULT_BIN_WIDTH = 0.004  # PDF bin width when nothing else says (CFHTLS: 4/1000)
+# More PDF bins than this means a wrong z_spec or grid (z = 1e6 would ask for 53 GB).
+MAX_N_BINS = 10_000
 
 # The paper's vocabulary, consumed by make_config (its signature holds the defaults).
 VOCABULARY = {"modality_size": int, "orders": tuple[int, ...], "include_all": bool,
@@ -155,24 +157,48 @@ def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def pdf_grid(z_min: float, z_max: float | None, n_bins: int | None,
-             z_spec_max: float) -> tuple[float, int]:
-    """(z_max, n_bins): given values, or the grid that covers the sample."""
+def pdf_grid(z_min: float, z_max: float | None, n_bins: int | None, z_spec_max: float,
+             data: str = "the data set", z_spec_max_id: int | None = None) -> tuple[float, int]:
+    """(z_max, n_bins): given values, or the grid that covers the sample.
+
+    Args:
+      z_spec_max: the sample's largest z_spec.
+      data, z_spec_max_id: the data set and the object of the largest z_spec, in messages.
+    Raises:
+      ValueError: the grid derived from the sample is empty (every z_spec at or
+        below z_min), or it would have more than ``MAX_N_BINS`` bins.
+    """
     if z_max is None:
         z_max = math.ceil(10 * 1.05 * z_spec_max) / 10
+        if z_max <= z_min:
+            every = "0" if z_spec_max == 0 else f"at most {z_spec_max:g}"
+            raise ValueError(
+                f"{data}: every z_spec is {every}, so the PDF grid derived from the data's "
+                f"largest redshift, [{z_min:g}, {z_max:g}], is empty; check the data set's "
+                "z_spec column, or give the grid with --z-max")
     if n_bins is None:
         n_bins = round((z_max - z_min) / DEFAULT_BIN_WIDTH)
+    if n_bins > MAX_N_BINS:
+        largest = f"{z_spec_max:g}" + ("" if z_spec_max_id is None
+                                        else f", object id {z_spec_max_id}")
+        raise ValueError(
+            f"{data}: the PDF grid [{z_min:g}, {z_max:g}] would have {n_bins} bins, more "
+            f"than {MAX_N_BINS} (the largest z_spec is {largest}); fix that z_spec, or "
+            "give the grid with --z-max and --n-bins")
     return z_max, n_bins
 
 
 def build(settings: Mapping[str, Any], *, data_bands: Iterable[str],
-          z_spec_max: float) -> RunConfig:
+          z_spec_max: float, z_spec_max_id: int | None = None) -> RunConfig:
     """The ``RunConfig`` that ``settings`` describe, on a data set with these bands.
 
     Args:
       settings: key -> value overrides (unset keys take their defaults).
       data_bands: the data set's bands in wavelength order.
       z_spec_max: the largest spectroscopic redshift of the data set.
+      z_spec_max_id: the id of its object, named in messages about the PDF grid.
+    Raises:
+      ValueError: a bad setting (named), or a PDF grid that is empty or absurdly large.
     """
     s = {**defaults(), **normalize(settings)}
     sections = {}
@@ -181,8 +207,9 @@ def build(settings: Mapping[str, Any], *, data_bands: Iterable[str],
         sections[name] = cls(**fields)
     model = {k[len("model."):]: v for k, v in s.items() if k.startswith("model.")}
     bands = bands_lib.parse_bands(model.pop("bands") or tuple(data_bands))
-    model["z_max"], model["n_bins"] = pdf_grid(model["z_min"], model["z_max"],
-                                               model["n_bins"], z_spec_max)
+    model["z_max"], model["n_bins"] = pdf_grid(model["z_min"], model["z_max"], model["n_bins"],
+                                               z_spec_max, s["data.path"] or "the data set",
+                                               z_spec_max_id)
     model_config = make_config(bands, modality_size=model.pop("modality_size"),
                                orders=model.pop("orders"), include_all=model.pop("include_all"),
                                modality_spec=model.pop("modalities"), **model)

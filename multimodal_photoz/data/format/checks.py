@@ -10,12 +10,21 @@ for arrays given in Python, by the ingest driver for users' files.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 # Ids are 64-bit integers read from files that may hold them as floats.
 _MAX_EXACT_FLOAT_INT = 2**53
+# Ids given as text: ASCII decimal digits only ('²' or '١٢' pass str.isdigit, not int()).
+_ID_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+# The largest spectroscopic redshift accepted: no galaxy is known beyond z ~ 15, so a
+# larger value is a unit or column mix-up (e.g. a velocity in km/s read as z).
+Z_SPEC_MAX = 20.0
+# Plausible upper bounds of per-object fields, by field name (``value_problems``).
+PLAUSIBLE_MAX: dict[str, float] = {"z_spec": Z_SPEC_MAX}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +78,8 @@ def _rows(n: int, rows: Sequence[int] | None) -> np.ndarray:
 
 def value_problems(name: str, values, rows=None, *, required: bool = True,
                    non_negative: bool = True) -> list[Problem]:
-    """Problems of a per-object float column: missing (NaN/masked), infinite, negative.
+    """Problems of a per-object float column: missing (NaN/masked), infinite, negative,
+    or above the field's ``PLAUSIBLE_MAX`` (z_spec > ``Z_SPEC_MAX``).
 
     Args:
       name: field name used in messages.
@@ -80,17 +90,81 @@ def value_problems(name: str, values, rows=None, *, required: bool = True,
     """
     filled = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
     rows = _rows(len(filled), rows)
+    maximum = PLAUSIBLE_MAX.get(name, np.inf)
     problems = []
-    for i in np.flatnonzero(~np.isfinite(filled) | (non_negative & (filled < 0))):
+    for i in np.flatnonzero(~np.isfinite(filled) | (non_negative & (filled < 0))
+                            | (filled > maximum)):
         v = filled[i]
         if np.isnan(v):
             if required:
                 problems.append(Problem(int(rows[i]), name, "missing", "is missing (NaN or empty)"))
         elif np.isinf(v):
             problems.append(Problem(int(rows[i]), name, "not_finite", f"is not finite ({v})"))
+        elif v > maximum:
+            problems.append(Problem(int(rows[i]), name, "implausible",
+                                    f"is {v:g}, above the largest plausible value {maximum:g}"))
         else:
             problems.append(Problem(int(rows[i]), name, "negative", f"is negative ({v:g})"))
     return problems
+
+
+def parse_numbers(name: str, values, rows=None) -> tuple[np.ndarray, list[Problem]]:
+    """A per-object column as read (numbers or text, possibly masked) as float64.
+
+    Masked, empty or blank entries are NaN (missing: ``value_problems`` says so);
+    text that is not a number and complex values with an imaginary part are
+    problems (NaN in the result), so that they are not called missing nor
+    silently cut to their real part.
+
+    Args:
+      name: field name used in messages.
+      values: (N,) raw values.
+      rows: (N,) input row numbers.
+    Returns:
+      (N,) float64 and the problems.
+    """
+    mask = np.ma.getmaskarray(values) if np.ma.isMaskedArray(values) else None
+    data = np.asarray(np.ma.getdata(values))
+    rows = _rows(len(data), rows)
+    if data.dtype.kind in "fiub":
+        out = data.astype(np.float64)
+        problems = []
+    else:
+        out, problems = np.full(len(data), np.nan), []
+        for i, raw in enumerate(data):
+            if mask is not None and mask[i]:
+                continue
+            out[i], detail = _one_number(raw)
+            if detail:
+                problems.append(Problem(int(rows[i]), name, "not_a_number", detail))
+    if mask is not None:
+        out[mask] = np.nan
+    return out, problems
+
+
+def _one_number(value) -> tuple[float, str]:
+    """(value, problem detail or '') of one raw per-object number."""
+    if value is None:
+        return np.nan, ""
+    if isinstance(value, (bytes, np.bytes_)):
+        value = value.decode(errors="replace")
+    if isinstance(value, str):
+        value = str(value)  # np.str_ -> str, for messages
+        if not value.strip():
+            return np.nan, ""
+        try:
+            return float(value), ""
+        except ValueError:
+            return np.nan, f"is not a number ({value!r})"
+    if isinstance(value, (complex, np.complexfloating)):
+        if value.imag != 0:
+            return np.nan, (f"is complex ({value.real:g}{value.imag:+g}j); a real number is "
+                            "needed")
+        return float(value.real), ""
+    try:
+        return float(value), ""
+    except (TypeError, ValueError):
+        return np.nan, f"is not a number ({value!r})"
 
 
 def _one_id(value) -> tuple[int | None, str | None, str]:
@@ -100,8 +174,9 @@ def _one_id(value) -> tuple[int | None, str | None, str]:
     if isinstance(value, (bytes, np.bytes_)):
         value = value.decode(errors="replace")
     if isinstance(value, str):
+        value = str(value)  # np.str_ -> str, for messages
         text = value.strip()
-        if not text.lstrip("+-").isdigit():
+        if not _ID_TEXT.fullmatch(text):
             return None, "not_integer", f"is not an integer ({value!r})"
         number = int(text)
     elif isinstance(value, (bool, np.bool_)):

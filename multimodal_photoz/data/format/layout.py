@@ -13,7 +13,8 @@ folds are the ``fold`` feature, not splits), plus two side files::
       catalogue.npz           every non-image feature as (N,) columns, in record order
       photoz.json             format version, name, schema (bands, stamp size,
                               magnitude bands, extras), user metadata, shard lengths,
-                              SHA-256 of catalogue.npz
+                              SHA-256 of catalogue.npz, and (``shard_images_sha256``)
+                              per shard the SHA-256 of its images in record order
 
 Features of one object (``features.json``):
 
@@ -39,13 +40,23 @@ compresses). Any TFDS reader without TensorFlow reads the data set:
 reads it faster (``open_dataset``): image bytes straight into batch arrays, the
 scalar columns from ``catalogue.npz``, checked against the records' ids.
 
-Writing is atomic: everything goes to a hidden sibling directory that is
-renamed into place once complete, so a failed write leaves nothing behind.
+Writing is atomic: everything goes to a hidden sibling directory,
+``.<dir>.partial-<8 hex>``, that is renamed into place once complete, so a failed
+write leaves nothing behind. A writer killed before it could clean up leaves
+that directory, with ``STAGING_OWNER_FILE`` (host and process) in it; the next
+write to the same ``<dir>`` removes it once that process has ended.
+
+A data set is replaced (``--overwrite``) only when it is recognisably one:
+a directory with a readable ``photoz.json`` and nothing but the files above
+(``foreign_entries``); anything else is the user's and is never deleted.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
+from pathlib import Path
 
 FORMAT_VERSION = 1
 SPLIT = "train"
@@ -57,6 +68,43 @@ ARRAY_RECORD_OPTIONS = "group_size:1,snappy"
 ARRAY_RECORD_READ_OPTIONS = "readahead_buffer_size:0,max_parallelism:0"
 # Shards of about this size keep file counts low and writes streaming.
 TARGET_SHARD_BYTES = 256 * 2**20
+# The objects an ingestion left out, and why (written by ``photoz ingest``).
+EXCLUDED_FILE = "excluded.csv"
+# Every name a data set directory may hold (a new file of the writer goes here too).
+DATASET_FILES = (META_FILE, CATALOGUE_FILE, "dataset_info.json", "features.json",
+                 f"*-{SPLIT}.array_record-*", EXCLUDED_FILE)
+# In a staging directory only: who writes it ({"host": ..., "pid": ...}).
+STAGING_OWNER_FILE = ".photoz-writer.json"
+
+
+def foreign_entries(directory: Path) -> list[str]:
+    """Names in ``directory`` that are not files of a data set (sorted)."""
+    return sorted(p.name for p in Path(directory).iterdir()
+                  if not (p.is_file() and not p.is_symlink()
+                          and any(fnmatch.fnmatchcase(p.name, f) for f in DATASET_FILES)))
+
+
+def check_replaceable(path: Path) -> None:
+    """Passes only if ``path`` is a data set directory holding nothing else.
+
+    Raises:
+      FileExistsError: it is not (the message names the path and why); nothing is touched.
+    """
+    path = Path(path)
+    keep = ("; it is not replaced: choose another --out, or move it away yourself")
+    if not path.is_dir() or path.is_symlink():
+        raise FileExistsError(f"{path} is not a photoz data set (not a directory){keep}")
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or "format_version" not in meta:
+        raise FileExistsError(f"{path} is not a photoz data set (no readable {META_FILE}){keep}")
+    foreign = foreign_entries(path)
+    if foreign:
+        raise FileExistsError(f"{path} holds files that are not part of a data set "
+                              f"({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''})"
+                              f"{keep}")
 
 
 def tfds_name(name: str) -> str:

@@ -3,13 +3,23 @@
 Records go to ``shard-XXXXX.partial`` files in the staging directory, at most
 ``per_shard`` to a file; ``finish`` gives them TFDS's names (``layout``) and
 writes ``dataset_info.json`` and ``features.json`` so that TFDS reads them.
+Each shard's images are hashed as they are written (``image_digests``): a run's
+data fingerprint uses the digests instead of reading every image back.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import numpy as np
+
 from multimodal_photoz.data.format import layout, memory
+
+
+def image_bytes(image) -> bytes:
+    """One image ((S, S, C), float32) as the bytes its shard's digest covers."""
+    return np.ascontiguousarray(image, "<f4").tobytes()
 
 
 class ShardWriter:
@@ -26,6 +36,7 @@ class ShardWriter:
         self.features = features
         self.per_shard = per_shard
         self.lengths: list[int] = []
+        self._digests: list = []  # one running SHA-256 of the images per shard
         self._writer = None
 
     def write(self, batch: dict) -> None:
@@ -38,6 +49,7 @@ class ShardWriter:
                 self._next_shard(ArrayRecordWriter)
             self._writer.write(self.features.serialize_example(
                 {k: v[i] for k, v in batch.items()}))
+            self._digests[-1].update(image_bytes(batch["image"][i]))
             self.lengths[-1] += 1
 
     def _next_shard(self, writer_class) -> None:
@@ -46,6 +58,11 @@ class ShardWriter:
         path = self.directory / f"shard-{len(self.lengths):05d}.partial"
         self._writer = writer_class(str(path), layout.ARRAY_RECORD_OPTIONS)
         self.lengths.append(0)
+        self._digests.append(hashlib.sha256())
+
+    def image_digests(self) -> list[str]:
+        """Per shard, the SHA-256 (hex) of its images in record order (``image_bytes``)."""
+        return [d.hexdigest() for d in self._digests]
 
     def close(self) -> None:
         """Closes the shard being written."""

@@ -18,6 +18,12 @@ import numpy as np
 
 from multimodal_photoz.data.format import layout, memory, wire
 from multimodal_photoz.data.format.schema import Schema
+from multimodal_photoz.data.format.shards import image_bytes
+
+# Above this many image bytes, ``images_sha256`` of a data set written without
+# digests hashes an evenly spaced sample of images instead of all of them.
+FULL_HASH_BYTES = 256 * 2**20
+SAMPLED_IMAGES = 1024
 
 
 class PhotozSource:
@@ -52,6 +58,7 @@ class PhotozSource:
             if not shard.is_file():
                 raise FileNotFoundError(f"{self.path}: shard {shard.name} is missing")
         self._catalogue = _load_catalogue(self.path, meta, self.schema)
+        self._image_digests = meta.get("shard_images_sha256")  # (K,) hex, from the writer
         self._local = threading.local()
         self._check_records()
 
@@ -133,6 +140,28 @@ class PhotozSource:
                                    offset=offset).reshape(self.schema.image_shape)
         return out
 
+    def images_sha256(self) -> str:
+        """A SHA-256 (hex) that changes when any image changes.
+
+        From the digests the writer stored per shard; for a data set written
+        without them, of every image (``image_bytes``), or above
+        ``FULL_HASH_BYTES`` of ``SAMPLED_IMAGES`` evenly spaced ones and the
+        shards' sizes.
+        """
+        digest = hashlib.sha256()
+        if isinstance(self._image_digests, list) and len(self._image_digests) == len(self._shards):
+            digest.update("".join(self._image_digests).encode())
+            return digest.hexdigest()
+        n_bytes = len(self) * int(np.prod(self.schema.image_shape)) * 4
+        sample = (np.arange(len(self)) if n_bytes <= FULL_HASH_BYTES else
+                  np.unique(np.linspace(0, len(self) - 1, SAMPLED_IMAGES).astype(np.int64)))
+        for start in range(0, len(sample), 256):
+            for image in self.read_images(sample[start:start + 256]):
+                digest.update(image_bytes(image))
+        if n_bytes > FULL_HASH_BYTES:
+            digest.update(str([s.stat().st_size for s in self._shards]).encode())
+        return digest.hexdigest()
+
     def read_batch(self, indices) -> dict[str, np.ndarray]:
         """Images and catalogue columns of a batch; rows with index -1 are zeros.
 
@@ -168,9 +197,17 @@ class PhotozSource:
             from array_record.python.array_record_module import ArrayRecordReader
 
             memory.reuse_freed_memory()
-            readers[shard] = ArrayRecordReader(str(self._shards[shard]),
-                                               layout.ARRAY_RECORD_READ_OPTIONS)
+            try:
+                readers[shard] = ArrayRecordReader(str(self._shards[shard]),
+                                                   layout.ARRAY_RECORD_READ_OPTIONS)
+            except RuntimeError as err:  # ArrayRecord reports a damaged file so
+                raise self._damaged(shard, err) from err
         return readers[shard]
+
+    def _damaged(self, shard: int, reason) -> ValueError:
+        return ValueError(f"{self._shards[shard]}: unreadable shard of the data set ({reason}); "
+                          "the file is truncated or damaged: write the data set again "
+                          "(photoz ingest ... --overwrite)")
 
     def _records(self, idx: np.ndarray) -> list[bytes]:
         """Serialized records at global indices (all valid), in the order given."""
@@ -179,7 +216,11 @@ class PhotozSource:
         for s in np.unique(shard):
             where = np.flatnonzero(shard == s)
             offsets = (idx[where] - self._starts[s]).tolist()
-            for j, record in zip(where, self._reader(int(s)).read(offsets)):
+            try:
+                read = self._reader(int(s)).read(offsets)
+            except RuntimeError as err:
+                raise self._damaged(int(s), err) from err
+            for j, record in zip(where, read):
                 records[j] = record
         return records
 
@@ -198,7 +239,12 @@ class PhotozSource:
         return out
 
     def _check_records(self) -> None:
-        """The first and last records' ids must match the catalogue."""
+        """Every shard must hold its records (a truncated one may open with fewer),
+        and the first and last records' ids must match the catalogue."""
+        for k in range(len(self._shards)):
+            found, expected = self._reader(k).num_records(), self._starts[k + 1] - self._starts[k]
+            if found != expected:
+                raise self._damaged(k, f"{found} records, {layout.META_FILE} says {expected}")
         for i in {0, len(self) - 1}:
             if self[i]["id"] != self._catalogue["id"][i]:
                 raise ValueError(f"{self.path}: {layout.CATALOGUE_FILE} does not match the "

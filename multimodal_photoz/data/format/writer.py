@@ -10,9 +10,14 @@ described in ``layout``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
+import os
+import re
 import shutil
+import socket
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,9 +49,19 @@ class DatasetWriter:
       metadata: JSON-able dict (survey, pixel_scale_arcsec, zeropoint_ab, ...).
       stamp_size, mag_bands, extras: the schema; by default taken from the first
         batch (extras: name -> dtype).
-      overwrite: replace an existing ``out_dir`` (only once the new one is complete).
+      overwrite: replace an existing ``out_dir`` (only once the new one is complete),
+        if it is a data set holding nothing else (``layout.check_replaceable``).
       source: what the input is called in error messages.
       objects_per_shard: objects per ArrayRecord file (default: about 256 MiB).
+
+    Attributes:
+      removed_partials, kept_partials: staging directories of earlier, unfinished
+        writes to ``out_dir``: removed (their writer ended), or kept (still running,
+        or not recognisably this writer's).
+    Raises:
+      FileExistsError: ``out_dir`` exists and is not replaced (names it and why).
+      ValueError: metadata that JSON cannot hold (NaN, inf).
+      OSError: a file-system failure (disk full, read-only), naming ``out_dir``.
     """
 
     def __init__(self, out_dir, *, bands, name: str, metadata: Mapping[str, Any] | None = None,
@@ -54,22 +69,40 @@ class DatasetWriter:
                  extras: Mapping[str, str] | None = None, overwrite: bool = False,
                  source: str = "input arrays", objects_per_shard: int | None = None):
         self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and not overwrite:
-            raise FileExistsError(f"{self.out_dir} exists; pass overwrite=True to replace it")
+        if self.out_dir.exists() or self.out_dir.is_symlink():
+            if not overwrite:
+                raise FileExistsError(f"{self.out_dir} exists; pass --overwrite (overwrite=True "
+                                      "in Python) to replace it")
+            layout.check_replaceable(self.out_dir)
         self.bands = check_wavelength_order(bands)
         self.name = str(name)
-        self.metadata = json.loads(json.dumps(dict(metadata or {})))  # fails early if not JSON-able
+        self.metadata = _json_metadata(self.out_dir, metadata)
         self.source = source
         self._declared = dict(stamp_size=stamp_size, mag_bands=mag_bands, extras=extras)
         self._per_shard = objects_per_shard
         self.schema: Schema | None = None
         self._shards: ShardWriter | None = None
+        # Staging folders of earlier writes to out_dir: removed if their writer ended, else kept.
+        self.removed_partials, self.kept_partials = _clean_stale_staging(self.out_dir)
         self.staging = self.out_dir.parent / f".{self.out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
-        self.staging.mkdir(parents=True)
+        with self._io_errors():
+            self.staging.mkdir(parents=True)
+            (self.staging / layout.STAGING_OWNER_FILE).write_text(json.dumps(_owner()))
         self._columns: dict[str, list[np.ndarray]] = {}
         # (ids, rows) of the batches checked here, for duplicates across batches at the end.
         self._checked: list[tuple[np.ndarray, np.ndarray]] = []
         self.count = 0
+
+    @contextlib.contextmanager
+    def _io_errors(self):
+        """A file-system failure (disk full, read-only) is an OSError naming ``out_dir``."""
+        try:
+            yield
+        except OSError as err:
+            raise OSError(err.errno, f"cannot write the data set {self.out_dir}: "
+                          f"{err.strerror or err}", err.filename) from err
+        except RuntimeError as err:  # ArrayRecord's writer reports I/O failures so
+            raise OSError(f"cannot write the data set {self.out_dir}: {err}") from err
 
     # -- context manager -------------------------------------------------------------
     def __enter__(self) -> "DatasetWriter":
@@ -130,7 +163,8 @@ class DatasetWriter:
         if self.schema is None:
             self._start(batch)
         self._check_schema(batch, source)
-        self._shards.write(batch)
+        with self._io_errors():
+            self._shards.write(batch)
         for key, value in batch.items():
             if key != "image":
                 self._columns.setdefault(key, []).append(value)
@@ -169,7 +203,8 @@ class DatasetWriter:
     def write_text(self, filename: str, text: str) -> Path:
         """Adds a side file (e.g. a report) that appears with the data set."""
         path = self.staging / filename
-        path.write_text(text)
+        with self._io_errors():
+            path.write_text(text)
         return path
 
     # -- finishing -------------------------------------------------------------------
@@ -184,14 +219,16 @@ class DatasetWriter:
         try:
             if self.count == 0:
                 raise ValueError(f"{self.source}: no object to write")
-            self._shards.close()
             catalogue = {k: np.concatenate(v) for k, v in self._columns.items()}
             self._check_unique_ids()
-            self._finish_files(catalogue)
+            with self._io_errors():
+                self._shards.close()
+                self._finish_files(catalogue)
+                (self.staging / layout.STAGING_OWNER_FILE).unlink()
+                return self._move_into_place()
         except BaseException:
             self.abort()
             raise
-        return self._move_into_place()
 
     def _check_unique_ids(self) -> None:
         """Ids repeated across the checked batches (each batch was checked on its own)."""
@@ -210,6 +247,7 @@ class DatasetWriter:
         meta = {"format_version": layout.FORMAT_VERSION, "name": self.name,
                 "num_objects": int(self.count), "shard_lengths": self._shards.lengths,
                 "catalogue_sha256": digest, "schema": self.schema.to_json(),
+                "shard_images_sha256": self._shards.image_digests(),
                 "metadata": self.metadata}
         (self.staging / layout.META_FILE).write_text(json.dumps(meta, indent=2))
         self._shards.finish(self.name)
@@ -217,15 +255,82 @@ class DatasetWriter:
     def _move_into_place(self) -> Path:
         old = None
         if self.out_dir.exists():
+            layout.check_replaceable(self.out_dir)  # again: files may have appeared meanwhile
             old = self.out_dir.parent / f".{self.out_dir.name}.old-{uuid.uuid4().hex[:8]}"
             self.out_dir.rename(old)
-        self.staging.rename(self.out_dir)
+        try:
+            self.staging.rename(self.out_dir)
+        except OSError:
+            if old is not None:
+                old.rename(self.out_dir)  # the previous data set stays
+            raise
         if old is not None:
             shutil.rmtree(old)
         return self.out_dir
 
 
 _BASE_KEYS = ("image", "id", "fold", "z_spec", "ebv", "band_mask")
+
+
+def _json_metadata(out_dir: Path, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``metadata`` through JSON; a value JSON cannot hold (NaN, inf) is refused."""
+    metadata = dict(metadata or {})
+    for key, value in metadata.items():
+        if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+            raise ValueError(f"{out_dir}: metadata {key!r} is {value}, not a finite number; "
+                             "give a number or leave it out")
+    try:
+        return json.loads(json.dumps(metadata, allow_nan=False))
+    except ValueError as err:  # a NaN deeper inside
+        raise ValueError(f"{out_dir}: metadata holds a value JSON cannot store ({err})") from err
+
+
+def _owner() -> dict[str, Any]:
+    """Who writes a staging directory: this host and process."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _clean_stale_staging(out_dir: Path) -> tuple[list[Path], list[Path]]:
+    """Removes the staging directories of earlier writes to ``out_dir`` whose writer ended.
+
+    Only ``.<name>.partial-<8 hex>`` directories holding ``STAGING_OWNER_FILE`` that
+    names this host and a process that no longer runs are removed; others are kept.
+
+    Returns:
+      (removed, kept) paths.
+    """
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.partial-[0-9a-f]{{8}}")
+    removed, kept = [], []
+    parent = out_dir.parent
+    if not parent.is_dir():
+        return removed, kept
+    for path in sorted(parent.iterdir()):
+        if not (pattern.fullmatch(path.name) and path.is_dir() and not path.is_symlink()):
+            continue
+        if _writer_ended(path / layout.STAGING_OWNER_FILE):
+            shutil.rmtree(path, ignore_errors=True)
+            (removed if not path.exists() else kept).append(path)
+        else:
+            kept.append(path)
+    return removed, kept
+
+
+def _writer_ended(owner_file: Path) -> bool:
+    """Whether the process named in a staging directory's owner file has ended."""
+    try:
+        owner = json.loads(owner_file.read_text())
+        pid, host = int(owner["pid"]), owner["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # not made by this writer (or not readable): not ours to remove
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs, under another user
+        return False
+    return False
 
 
 def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, mags=None,
@@ -245,7 +350,7 @@ def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, m
       extras: name -> (N,) numeric columns.
       name: data set name.
       metadata: JSON-able dict (survey, pixel_scale_arcsec, zeropoint_ab, stamp, seed, ...).
-      overwrite: replace an existing directory.
+      overwrite: replace an existing data set (never another directory or a file).
     Raises:
       ValueError: a bad object (message names the object id, row and field);
         nothing is written.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -41,6 +42,7 @@ class CatalogueInput:
         self.bands = parse_bands(bands)
         self.mef = mef
         self.pattern = _check_pattern(cutouts, mef)
+        self.inputs = (self.path, _pattern_directory(self.pattern))
         self.table = _read_table(self.path)
         self._cols = {"id": self._column(id_col, "id"), "z_spec": self._column(z_col, "z"),
                       "ebv": self._column(ebv_col, "ebv")}
@@ -162,6 +164,11 @@ def _check_pattern(pattern: str | None, mef: bool) -> str:
     return pattern
 
 
+def _pattern_directory(pattern: str) -> Path:
+    """The directory that holds every cutout of ``pattern`` (its part before any ``{``)."""
+    return Path(os.path.dirname(pattern.split("{", 1)[0]) or ".")
+
+
 def _band_columns(mag_cols: Mapping[str, str] | str | None) -> Mapping[str, str] | None:
     """band -> column, from a mapping or from text ``band=column,...`` (None if not given)."""
     if not isinstance(mag_cols, str):
@@ -184,7 +191,12 @@ def _read_table(path: Path):
            else "ascii.csv" if name.endswith(".csv") else None)
     if fmt is None:
         raise ValueError(f"{path}: catalogues must be FITS tables (.fits) or CSV (.csv)")
-    return Table.read(path, format=fmt)
+    try:
+        return Table.read(path, format=fmt)
+    except (OSError, ValueError, TypeError, IndexError) as err:  # astropy's, for a bad file
+        hint = " (every line of a CSV needs one value per column)" if fmt == "ascii.csv" else ""
+        raise ValueError(f"{path}: cannot be read as a {fmt.split('.')[-1].upper()} "
+                         f"catalogue: {err}{hint}") from err
 
 
 def _read_fits_plane(path: Path) -> np.ndarray:

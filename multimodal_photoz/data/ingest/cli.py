@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from multimodal_photoz.data.ingest.cube import LAYOUTS
 from multimodal_photoz.data.ingest.driver import ON_BAD, IngestConfig, ingest
@@ -62,6 +63,10 @@ def register(subparsers) -> None:
 
 
 def _metadata(args) -> dict:
+    for option, value in (("--zeropoint-ab", args.zeropoint_ab),
+                          ("--pixel-scale", args.pixel_scale)):
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{option} {value}: expected a finite number")
     meta = {k: v for k, v in (("survey", args.survey), ("zeropoint_ab", args.zeropoint_ab),
                               ("pixel_scale_arcsec", args.pixel_scale)) if v is not None}
     for item in args.meta:

@@ -76,23 +76,6 @@ class Chunk:
     problems: list[Problem]
 
 
-def floats(values) -> np.ndarray:
-    """A column as float64 with NaN for masked / empty / unparsable entries."""
-    if np.ma.isMaskedArray(values):
-        values = np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan)
-    try:
-        return np.asarray(values, np.float64)
-    except (TypeError, ValueError):
-        return np.array([_to_float(v) for v in values], np.float64)
-
-
-def _to_float(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return np.nan
-
-
 def check_columns(raw: RawColumns) -> Columns:
     """Parses the scalar columns and checks every object's ids, z_spec, ebv and magnitudes.
 
@@ -101,11 +84,18 @@ def check_columns(raw: RawColumns) -> Columns:
     """
     rows = np.arange(len(raw.ids))
     ids, problems = checks.parse_ids(raw.ids, rows)
-    z, ebv = floats(raw.z_spec), floats(raw.ebv)
-    mags = {b: floats(v) for b, v in raw.mags.items()}
-    problems += checks.value_problems("z_spec", z, rows)
-    problems += checks.value_problems("ebv", ebv, rows)
-    problems += checks.magnitude_problems(mags, rows)
+    z, z_text = checks.parse_numbers("z_spec", raw.z_spec, rows)
+    ebv, ebv_text = checks.parse_numbers("ebv", raw.ebv, rows)
+    parsed = {b: checks.parse_numbers("mag_" + b, v, rows) for b, v in raw.mags.items()}
+    mags = {b: values for b, (values, _) in parsed.items()}
+    not_numbers = z_text + ebv_text + [p for _, found in parsed.values() for p in found]
+    problems += not_numbers
+    # A value that is not a number is NaN here: not to be called "missing" as well.
+    said = {(p.row, p.field) for p in not_numbers}
+    problems += [p for p in (checks.value_problems("z_spec", z, rows)
+                             + checks.value_problems("ebv", ebv, rows)
+                             + checks.magnitude_problems(mags, rows))
+                 if (p.row, p.field) not in said]
     raw_ids = (list(np.ma.asarray(raw.ids, dtype=object).filled(None))
                if np.ma.isMaskedArray(raw.ids) else list(raw.ids))
     raw_ids = [r.decode() if isinstance(r, bytes) else r for r in raw_ids]

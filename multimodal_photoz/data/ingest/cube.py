@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,6 +14,8 @@ from multimodal_photoz.bands import parse_bands
 from multimodal_photoz.data.ingest.columns import Chunk, RawColumns
 
 LAYOUTS = ("NCHW", "NHWC")
+# What numpy and h5py raise for a damaged file (truncated, bad CRC, not what its name says).
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 class CubeInput:
@@ -31,26 +36,45 @@ class CubeInput:
                  z_key: str = "z_spec", ebv_key: str = "ebv", id_key: str = "id"):
         self.path = Path(path)
         self.source = str(path)
+        self.inputs = (self.path,)
         self.bands = parse_bands(bands)
         self._file = _open_cube(self.path)
         self._keys = {"image": images_key, "z_spec": z_key, "ebv": ebv_key, "id": id_key}
-        self._images = self._array("image")
+        with self._reading("image") as key:
+            self._images = self._file[key]  # .npz: read now; HDF5: read by chunks
         self.layout = _resolve_layout(self.source, self._images.shape, len(self.bands), layout)
         self.n = self._images.shape[0]
 
-    def _array(self, field: str):
-        key = self._keys[field]
+    def _key(self, field: str) -> str:
+        """The name of the array of ``field`` in the file (it must be there)."""
+        key = self._keys.get(field, field)
         if key not in self._file:
             raise ValueError(f"{self.source}: no array {key!r} for field '{field}' (arrays: "
                              f"{', '.join(sorted(_cube_keys(self._file)))}); name it with "
                              f"--{'images' if field == 'image' else field.split('_')[0]}-key")
-        return self._file[key]
+        return key
+
+    @contextlib.contextmanager
+    def _reading(self, field: str):
+        """Gives the array name of ``field``; a damaged array read in the block is a
+        ValueError naming the file, the array and the field."""
+        key = self._key(field)
+        try:
+            yield key
+        except _UNREADABLE as err:
+            what = ("holds Python objects (dtype=object), which are not read; save it as "
+                    "numbers" if "allow_pickle" in str(err) else
+                    f"cannot be read ({type(err).__name__}: {err}); is the file complete?")
+            raise ValueError(f"{self.source}: array {key!r} (field '{field}') {what}") from err
 
     def columns(self) -> RawColumns:
         """ids, z_spec, ebv (and mag_<band> arrays present in the file), (N,) each."""
-        values = {f: np.asarray(self._array(f)[()]) for f in ("z_spec", "ebv", "id")}
-        values.update({f"mag_{b}": np.asarray(self._file[f"mag_{b}"][()]) for b in self.bands
-                       if f"mag_{b}" in self._file})
+        fields = ["z_spec", "ebv", "id"] + [f"mag_{b}" for b in self.bands
+                                            if f"mag_{b}" in self._file]
+        values = {}
+        for field in fields:
+            with self._reading(field) as key:
+                values[field] = np.asarray(self._file[key][()])
         for field, v in values.items():
             if v.shape != (self.n,):
                 raise ValueError(f"{self.source}: field '{field}' has shape {v.shape}; expected "
@@ -62,7 +86,8 @@ class CubeInput:
         """Reads ``batch_size`` images at a time, as (H, W, C) (every object: ``ids`` unused)."""
         for lo in range(0, self.n, batch_size):
             hi = min(lo + batch_size, self.n)
-            block = np.asarray(self._images[lo:hi], np.float32)
+            with self._reading("image"):
+                block = np.asarray(self._images[lo:hi], np.float32)
             if self.layout == "NCHW":
                 block = block.transpose(0, 2, 3, 1)
             yield Chunk(np.arange(lo, hi), list(block),
@@ -73,15 +98,27 @@ class CubeInput:
 
 
 def _open_cube(path: Path):
+    """The open .npz or HDF5 file; a damaged one is a ValueError naming it."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: cube file not found")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return np.load(path, allow_pickle=False)
+        # np.load takes a file that is not a zip archive for a pickle, and advises unpickling it.
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path}: not a .npz archive (empty, truncated, or not written by "
+                             "numpy.savez)")
+        try:
+            return np.load(path, allow_pickle=False)
+        except _UNREADABLE as err:
+            raise ValueError(f"{path}: damaged .npz archive ({err})") from err
     if suffix in (".h5", ".hdf5", ".hdf"):
         import h5py
 
-        return h5py.File(path, "r")
+        try:
+            return h5py.File(path, "r")
+        except OSError as err:
+            raise ValueError(f"{path}: not a readable HDF5 file, or an incomplete one "
+                             f"({err})") from err
     raise ValueError(f"{path}: cube files must be .npz or .h5/.hdf5, not {suffix!r}")
 
 
@@ -108,6 +145,12 @@ def _resolve_layout(source: str, shape: Sequence[int], n_bands: int, layout: str
                              f"channels with layout {layout}, but --bands names {n_bands} bands")
         return layout
     fits = [lay for lay, c in (("NCHW", shape[1]), ("NHWC", shape[3])) if c == n_bands]
+    if not fits:
+        (small, lay), (big, other) = sorted([(shape[3], "NHWC"), (shape[1], "NCHW")])
+        channels = (f"{small} channels" if small == big else
+                    f"{small} channels ({lay} layout), or {big} if it is {other}")
+        raise ValueError(f"{source}: --bands names {n_bands} bands, but field 'image' of shape "
+                         f"{tuple(shape)} has {channels}; give one band per channel")
     if len(fits) != 1:
         raise ValueError(f"{source}: cannot tell the layout of images of shape {tuple(shape)} "
                          f"for {n_bands} bands; pass --layout NCHW or NHWC")

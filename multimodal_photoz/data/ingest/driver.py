@@ -87,8 +87,12 @@ def ingest(reader, config: IngestConfig) -> IngestReport:
 
     Raises:
       checks.BadInputError: a bad object when ``on_bad='error'`` (nothing written).
-      ValueError: an input that cannot be read at all, or no object left.
+      ValueError: an input that cannot be read at all, no object left, or an
+        ``out_dir`` that is, holds or lies in an input (nothing touched).
+      OSError: ``out_dir`` exists and is not a data set to replace, or the
+        file system failed (the message names the path).
     """
+    check_out_apart(config.out_dir, reader.inputs)
     columns = check_columns(reader.columns())
     column_problems = collections.defaultdict(list)
     for p in columns.problems:
@@ -97,6 +101,7 @@ def ingest(reader, config: IngestConfig) -> IngestReport:
         checks.raise_first(columns.problems, reader.source)  # before reading any image
     assemble = Assembler(reader.bands, config.stamp, config.allow_missing_bands)
     excluded: list[Problem] = []
+    masked = np.zeros(len(assemble.bands), np.int64)  # written objects without each band
     name = config.name or Path(config.out_dir).name
     metadata = dict(config.metadata)
     with DatasetWriter(config.out_dir, bands=assemble.bands, name=name, metadata=metadata,
@@ -118,15 +123,37 @@ def ingest(reader, config: IngestConfig) -> IngestReport:
             keep = np.array([int(r) not in bad for r in chunk.rows], bool)
             if keep.any():
                 rows = chunk.rows[keep]
+                masked += (~band_mask[keep]).sum(axis=0)
                 writer.add_unchecked(images=images[keep], z_spec=columns.z_spec[rows],
                                      ebv=columns.ebv[rows], ids=columns.ids[rows],
                                      band_mask=band_mask[keep],
                                      mags={b: v[rows] for b, v in columns.mags.items()})
-        report = make_report(writer, reader, columns, excluded, assemble)
+        report = make_report(writer, reader, columns, excluded, assemble, masked)
         writer.metadata.update(ingest_metadata(reader, report))
         if excluded:
             writer.write_text(EXCLUDED_FILE, excluded_csv(excluded, reader.source))
     return report
+
+
+def check_out_apart(out_dir, inputs) -> None:
+    """Refuses an output directory that is an input, holds one, or lies inside an input file.
+
+    Writing there would replace the input (``--overwrite`` moves ``out_dir`` away).
+
+    Args:
+      out_dir: the data set directory to write.
+      inputs: the files and directories the reader reads.
+    Raises:
+      ValueError: naming ``--out`` and the input.
+    """
+    out = Path(out_dir).resolve()
+    for given in inputs:
+        path = Path(given).resolve()
+        relation = ("is" if out == path else "contains" if out in path.parents
+                    else "is inside" if path in out.parents and not path.is_dir() else None)
+        if relation:
+            raise ValueError(f"--out {out_dir} {relation} the input {given}; writing there "
+                             "would replace it: choose another --out")
 
 
 def _id_label(columns, row: int):

@@ -3,6 +3,7 @@
 Every reader has:
 
   source: str                 what the input is called in messages
+  inputs: tuple[Path, ...]    the files and directories it reads (``--out`` must keep apart)
   bands: tuple[str, ...]      band names of its channels, in the input's order
   n: int                      objects in the input
   OPTIONS: tuple[str, ...]    its keyword options (``photoz ingest`` options of the same names)

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from multimodal_photoz.data.format.checks import Problem
-
-EXCLUDED_FILE = "excluded.csv"
+from multimodal_photoz.data.format.layout import EXCLUDED_FILE
 
 
 @dataclasses.dataclass
@@ -26,7 +25,13 @@ class IngestReport:
       resized: '<WxH> cropped|padded' -> number of objects resized to the stamp.
       stamp: the stamp size of the data set.
       bands: its bands (wavelength order).
+      masked: band -> number of objects written without it (absent, zero-filled),
+        for the bands absent somewhere.
       excluded_file: path of excluded.csv, if any object was excluded.
+      removed_partials: unfinished writes to the same path, of writers that ended,
+        removed before writing.
+      kept_partials: unfinished writes to the same path that were left (in use, or
+        not recognisably ours).
     """
 
     path: Path
@@ -36,7 +41,10 @@ class IngestReport:
     resized: dict[str, int]
     stamp: int
     bands: tuple[str, ...]
+    masked: dict[str, int] = dataclasses.field(default_factory=dict)
     excluded_file: Path | None = None
+    removed_partials: list[Path] = dataclasses.field(default_factory=list)
+    kept_partials: list[Path] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         """Human-readable counts, one item per line."""
@@ -47,13 +55,22 @@ class IngestReport:
         lines += [f"  excluded, {reason}: {n}" for reason, n in sorted(self.excluded.items())]
         lines += [f"  {what} to {self.stamp}x{self.stamp}: {n} objects"
                   for what, n in sorted(self.resized.items())]
+        lines += [f"  band {b} masked (absent) in {n} object{'s' if n != 1 else ''}"
+                  for b, n in self.masked.items()]
         if self.excluded_file:
             lines.append(f"excluded objects are listed in {self.excluded_file}")
+        lines += [f"removed {p}, left by an interrupted write to the same path"
+                  for p in self.removed_partials]
+        lines += [f"left {p}: an unfinished write to the same path, still running or not "
+                  "ours; remove it if no write runs" for p in self.kept_partials]
         return "\n".join(lines)
 
 
-def make_report(writer, reader, columns, excluded: list[Problem], assemble) -> IngestReport:
+def make_report(writer, reader, columns, excluded: list[Problem], assemble,
+                masked) -> IngestReport:
     """The counts of an ingestion (``writer`` still open, ``assemble`` its ``Assembler``).
+
+    ``masked``: (C,) objects written without each band, in ``assemble.bands`` order.
 
     Raises:
       ValueError: every object was excluded.
@@ -69,7 +86,9 @@ def make_report(writer, reader, columns, excluded: list[Problem], assemble) -> I
         path=Path(writer.out_dir), read=len(columns.ids), written=writer.count,
         excluded=dict(counts), resized=dict(assemble.resized), stamp=int(assemble.stamp),
         bands=assemble.bands,
-        excluded_file=Path(writer.out_dir) / EXCLUDED_FILE if excluded else None)
+        masked={b: int(n) for b, n in zip(assemble.bands, masked) if n},
+        excluded_file=Path(writer.out_dir) / EXCLUDED_FILE if excluded else None,
+        removed_partials=list(writer.removed_partials), kept_partials=list(writer.kept_partials))
 
 
 def ingest_metadata(reader, report: IngestReport) -> dict[str, Any]:
@@ -77,6 +96,7 @@ def ingest_metadata(reader, report: IngestReport) -> dict[str, Any]:
     return {"stamp": report.stamp, "bands": "".join(report.bands),
             "ingest": {"input": Path(reader.source).name, "read": report.read,
                        "written": report.written, "excluded": report.excluded,
+                       "masked": report.masked,
                        "resized": report.resized, "stamp_resize": "centre-crop / zero-pad"}}
 
 

@@ -106,7 +106,8 @@ def component_fluxes(grid: PhotometryGrid, preset: SurveyPreset, draw, structure
 
 def _galaxies(rng, preset, grid, library, draw, ebv, columns, stamp):
     """Component arrays of galaxies given their population draw."""
-    structure = morphology.split_bulge_disk(rng, draw.sed_index, library)
+    structure = morphology.add_young_population(
+        morphology.split_bulge_disk(rng, draw.sed_index, library), draw.young_fraction, library)
     bulge_flux, disk_flux, abs_mag_r = component_fluxes(grid, preset, draw, structure, ebv,
                                                         columns)
     max_hlr = preset.max_hlr_fraction * stamp * preset.pixel_scale_arcsec
@@ -177,7 +178,8 @@ def _columns(preset, draw, ebv, columns, gal, owner, band_mask, psf_index):
            "q_bulge": structure.q_bulge, "q_disk": structure.q_disk,
            "position_angle": structure.position_angle,
            "cos_inclination": structure.cos_inclination, "ebv_int": structure.ebv_int,
-           "sed_index": draw.sed_index, "n_neighbours": np.bincount(owner, minlength=draw.z.size)}
+           "sed_index": draw.sed_index, "young_fraction": draw.young_fraction,
+           "n_neighbours": np.bincount(owner, minlength=draw.z.size)}
     coeffs = structure.bulge_coeffs + structure.disk_coeffs
     for k in range(coeffs.shape[1]):
         out[f"template_weight_{k}"] = coeffs[:, k] / coeffs.sum(1)

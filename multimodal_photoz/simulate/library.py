@@ -42,6 +42,8 @@ class SedLibrary:
       old_templates: (K,) bool, templates redder than the red/blue separator at rest (the
         stellar populations a bulge is made of).
       template_rest_r: (K,) rest-frame SDSS r maggies of each template (no dust).
+      young_template: the template bluest in rest-frame u - r (the youngest stars, with
+        their emission lines): the star formation added to high-sSFR galaxies.
     """
 
     coeffs: np.ndarray = field(repr=False)
@@ -51,6 +53,7 @@ class SedLibrary:
     ebv: np.ndarray = field(repr=False)
     old_templates: np.ndarray = field(repr=False)
     template_rest_r: np.ndarray = field(repr=False)
+    young_template: int = 1
 
     @property
     def is_red(self) -> np.ndarray:
@@ -111,9 +114,10 @@ def sdss_library() -> SedLibrary:
     coeffs = coeffs[ok] / rest[ok, 2:3]
     rest = rest[ok] / rest[ok, 2:3]
     tpl_rest = grid.maggies[:, 0, 0, :]  # (K, F) at z=0, no dust
-    old = ab_mag(tpl_rest[:, 0]) - ab_mag(tpl_rest[:, 2]) > RED_U_MINUS_R
+    template_u_minus_r = ab_mag(tpl_rest[:, 0]) - ab_mag(tpl_rest[:, 2])
     return SedLibrary(coeffs, ab_mag(rest[:, 0]) - ab_mag(rest[:, 2]), z[ok],
-                      ab_mag(petro_r[ok]), ebv[ok], old, tpl_rest[:, 2])
+                      ab_mag(petro_r[ok]), ebv[ok], template_u_minus_r > RED_U_MINUS_R,
+                      tpl_rest[:, 2], int(np.argmin(template_u_minus_r)))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@
   capped by the old-light fraction.
 - Shapes: disks are thin oblate discs (intrinsic axis ratio 0.2) seen at a random inclination,
   bulges have axis ratio ~N(0.75, 0.15); both share one random position angle.
-- Internal dust: the disk gets an extra Calzetti E_s(B-V) = 0.04 (1/cos(i) - 1) (capped at 0.45),
-  so edge-on disks are redder (the library SED holds the average attenuation).
+- Young stars: the population's young light (``add_young_population``) goes into the disk.
+- Internal dust: the disk gets an extra Calzetti E_s(B-V) = 0.0058 (1/cos(i) - 1) (capped at
+  0.45), so edge-on disks are redder; the library SED already holds the average attenuation,
+  and the coefficient is the one that, with the young population, fits the colours of deep
+  spectroscopic samples (population.py).
 - Sizes: half-light radius against absolute magnitude M_r (rest-frame SDSS r) following the
   forms of Shen et al. (2003, MNRAS 343, 978) for early and late types, with log-normal
   scatter, shrinking as (1+z)^-1 (early) and (1+z)^-0.75 (late) (van der Wel et al. 2014),
@@ -17,6 +20,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +29,7 @@ from multimodal_photoz.simulate.distances import kpc_per_arcsec
 from multimodal_photoz.simulate.library import SedLibrary
 
 DISK_THICKNESS = 0.2
+INCLINATION_DUST = 0.0087  # E_s(B-V) per unit (1/cos i - 1); see population.py for the fit
 MIN_HLR_ARCSEC = 0.03
 
 
@@ -70,8 +75,22 @@ def split_bulge_disk(rng: np.random.Generator, sed_index: np.ndarray,
         bulge_coeffs=bulge, disk_coeffs=coeffs - bulge, bulge_fraction=f * old_share,
         q_bulge=np.clip(rng.normal(0.75, 0.15, n), 0.4, 1.0), q_disk=q_disk,
         position_angle=rng.uniform(0.0, np.pi, n), cos_inclination=cos_i,
-        ebv_int=np.clip(0.04 * (1.0 / np.maximum(cos_i, 1e-3) - 1.0), 0.0, 0.45),
+        ebv_int=np.clip(INCLINATION_DUST * (1.0 / np.maximum(cos_i, 1e-3) - 1.0), 0.0, 0.45),
         early=f * old_share > 0.5)
+
+
+def add_young_population(structure: Structure, young_fraction: np.ndarray,
+                         library: SedLibrary) -> Structure:
+    """Adds a young population, ``young_fraction`` (N,) of the rest-frame r light after
+    it is added, to each disk as the library's youngest template."""
+    light = ((structure.bulge_coeffs + structure.disk_coeffs) * library.template_rest_r).sum(1)
+    f = np.asarray(young_fraction, np.float64)
+    disk = structure.disk_coeffs.copy()
+    disk[:, library.young_template] += (light * f / (1.0 - f)
+                                        / library.template_rest_r[library.young_template])
+    bulge_fraction = structure.bulge_fraction * (1.0 - f)
+    return dataclasses.replace(structure, disk_coeffs=disk, bulge_fraction=bulge_fraction,
+                               early=bulge_fraction > 0.5)
 
 
 def _log_r50_kpc(abs_mag_r, early):

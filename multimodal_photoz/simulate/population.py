@@ -9,8 +9,12 @@
   ``median_z(i)`` typical of magnitude-limited redshift surveys, plus a Lyman-break tail
   (z ~ 2-6, as from VUDS/VANDELS/CLAMATO) whose share grows for i > 22.5.
 - field galaxies (stamp neighbours): dN/dm ~ 10^(0.3 m) down to the image depth.
-SEDs come from the empirical library: red (u-r > 2.22) with probability ``red_fraction(z)``,
-and, beyond z ~ 1, the bluest library members are favoured (younger populations).
+SEDs come from the empirical library: red (u-r > 2.22) with probability ``red_fraction(z)``
+and, within that class, a galaxy of about the same absolute r magnitude (colours depend on
+luminosity: faint deep-field galaxies take the SEDs of the library's dwarfs). Deep-field galaxies (not the SDSS main sample, whose SEDs are the real ones) also get
+a young stellar population on top of their library SED (``young_light_fraction``): the
+library holds luminous z ~ 0.1 galaxies, while deep samples hold fainter galaxies at
+higher redshift, both with higher specific star-formation rates.
 """
 
 from __future__ import annotations
@@ -19,12 +23,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from multimodal_photoz.simulate.distances import distance_modulus
 from multimodal_photoz.simulate.library import SedLibrary
 
 # Median redshift of magnitude-limited samples against i (AB); zCOSMOS, VVDS, DEEP2-like.
 _MEDIAN_Z_I = ((14.0, 0.04), (16.0, 0.08), (17.5, 0.13), (19.0, 0.22), (20.5, 0.38),
                (22.0, 0.62), (23.0, 0.80), (24.0, 1.00), (25.0, 1.20), (26.5, 1.45))
 _R_MINUS_I = 0.4  # typical r - i, to use the i-band relation for r-selected field galaxies
+
+# Star formation added to deep-field galaxies (``young_light_fraction``) and the red
+# fraction of deep spectroscopic samples. The forms are published physics: the cosmic
+# star-formation history (Madau & Dickinson 2014, ARA&A 52, 415, eq. 15) and a specific
+# star-formation rate falling with luminosity (Salim et al. 2007, ApJS 173, 267); the
+# numbers are fitted to the g-z envelopes of the HSC PDR2 spectroscopic sample
+# (multimodal_photoz/simulate/data/hsc_pdr2_gz.csv; fit: scripts/fit_deep_field_colours.py).
+YOUNG_LN_AMPLITUDE = -3.37   # ln of the young light fraction at M = -21, z = 0.1
+YOUNG_LUMINOSITY_SLOPE = 0.54  # d ln f / d(0.4 ln10 M): f ~ L^-0.46
+YOUNG_SFH_POWER = 0.70       # f ~ (psi(z) / psi(0.1))^0.66
+YOUNG_LN_SCATTER = 1.00      # log-normal scatter between galaxies
+YOUNG_LN_RED_OFFSET = -1.09  # red-sequence galaxies: e^-1.16 as much ("frosting")
+YOUNG_MAX_FRACTION = 0.89
+RED_FRACTION_LOW_Z = 0.619   # red_fraction(z) = 0.618 / (1 + (z / 1.14)^2.65)
+RED_FRACTION_Z = 1.14
+RED_FRACTION_POWER = 2.70
 
 
 @dataclass(frozen=True)
@@ -35,12 +56,15 @@ class Draw:
       z: redshift. mag_sel: Galactic-extinction-corrected magnitude in the selection filter.
       ebv: Galactic E(B-V) or None (the preset's log-normal is used).
       sed_index: row of the SED library.
+      young_fraction: share of rest-frame r light added as the library's youngest
+        template (0 for the SDSS main sample).
     """
 
     z: np.ndarray
     mag_sel: np.ndarray
     ebv: np.ndarray | None
     sed_index: np.ndarray
+    young_fraction: np.ndarray
 
 
 def median_z(mag_i: np.ndarray) -> np.ndarray:
@@ -57,21 +81,70 @@ def redshift_given_mag(rng: np.random.Generator, mag_i: np.ndarray) -> np.ndarra
 
 
 def red_fraction(z: np.ndarray) -> np.ndarray:
-    """(N,) probability that a galaxy at redshift z takes a red-sequence SED."""
-    return 0.6 / (1.0 + (np.asarray(z) / 1.0) ** 2.5)
+    """(N,) probability that a galaxy of a deep spectroscopic sample at redshift z
+    takes a red-sequence SED (spectroscopic samples beyond z ~ 1 target star-forming,
+    emission-line galaxies)."""
+    return RED_FRACTION_LOW_Z / (1.0 + (np.asarray(z) / RED_FRACTION_Z) ** RED_FRACTION_POWER)
 
 
-def draw_sed_index(rng: np.random.Generator, z: np.ndarray, library: SedLibrary) -> np.ndarray:
-    """(N,) library rows: red or blue by ``red_fraction(z)``, bluer SEDs favoured at z > 1."""
+def cosmic_sfr_density(z: np.ndarray) -> np.ndarray:
+    """(N,) Madau & Dickinson (2014) eq. 15 star-formation rate density, M_sun/yr/Mpc^3."""
+    z = np.asarray(z, np.float64)
+    return 0.015 * (1.0 + z) ** 2.7 / (1.0 + ((1.0 + z) / 2.9) ** 5.6)
+
+
+def young_light_fraction(rng: np.random.Generator, z: np.ndarray, mag_sel: np.ndarray,
+                         red: np.ndarray) -> np.ndarray:
+    """(N,) share of rest-frame r light in a young population added to each galaxy.
+
+    ln f = ln A + b (0.4 ln 10)(M + 21) + p ln(psi(z) / psi(0.1)) + s N(0, 1) (+ an
+    offset for red-sequence galaxies), M = mag_sel - DM(z) (no k-correction): more
+    star formation at higher redshift (psi, the cosmic SFR density) and in fainter
+    galaxies, clipped to ``YOUNG_MAX_FRACTION``.
+    """
+    abs_mag = mag_sel - distance_modulus(z)
+    ln_f = (YOUNG_LN_AMPLITUDE + YOUNG_LUMINOSITY_SLOPE * 0.4 * np.log(10.0) * (abs_mag + 21.0)
+            + YOUNG_SFH_POWER * np.log(cosmic_sfr_density(z) / cosmic_sfr_density(0.1))
+            + YOUNG_LN_SCATTER * rng.standard_normal(z.shape)
+            + np.where(red, YOUNG_LN_RED_OFFSET, 0.0))
+    return np.minimum(np.exp(ln_f), YOUNG_MAX_FRACTION)
+
+
+def _deep_draw(rng, z, mag, library, r_minus_sel: float = _R_MINUS_I) -> Draw:
+    """A Draw of deep-field galaxies: a library SED of their luminosity plus their young
+    population (``mag`` in the selection band, ``r_minus_sel`` the typical r - band)."""
+    sed = draw_sed_index(rng, z, library, mag + r_minus_sel - distance_modulus(z))
+    return Draw(z, mag, None, sed, young_light_fraction(rng, z, mag, library.is_red[sed]))
+
+
+LUMINOSITY_NEIGHBOURS = 64  # library members of the nearest luminosity to draw from
+
+
+def _library_abs_mag_r(library: SedLibrary) -> np.ndarray:
+    """(M,) absolute Petrosian r of the library galaxies (no k-correction)."""
+    return library.r_petro - distance_modulus(library.z)
+
+
+def draw_sed_index(rng: np.random.Generator, z: np.ndarray, library: SedLibrary,
+                   abs_mag_r: np.ndarray | None = None) -> np.ndarray:
+    """(N,) library rows: red or blue by ``red_fraction(z)``; within that class, one of
+    the ``LUMINOSITY_NEIGHBOURS`` members closest in absolute r magnitude to
+    ``abs_mag_r`` (N,) (colour depends on luminosity), or any member if None."""
     red = rng.random(z.shape) < red_fraction(z)
-    red_rows, blue_rows = np.flatnonzero(library.is_red), np.flatnonzero(~library.is_red)
-    out = red_rows[rng.integers(0, red_rows.size, z.shape)]
-    # blue galaxies: weight exp(-gamma(z) (u-r)), gamma rising from 0 at z=1 to 4 at z>=3
-    colour = library.u_minus_r[blue_rows]
-    for gamma in np.unique(np.round(2.0 * np.clip(z[~red] - 1.0, 0.0, 2.0), 1)):
-        pick = ~red & (np.round(2.0 * np.clip(z - 1.0, 0.0, 2.0), 1) == gamma)
-        w = np.exp(-gamma * (colour - colour.min()))
-        out[pick] = rng.choice(blue_rows, size=int(pick.sum()), p=w / w.sum())
+    out = np.empty(z.shape, np.int64)
+    lib_mag = _library_abs_mag_r(library)
+    for in_class, rows in ((red, np.flatnonzero(library.is_red)),
+                           (~red, np.flatnonzero(~library.is_red))):
+        n = int(in_class.sum())
+        if abs_mag_r is None:
+            out[in_class] = rows[rng.integers(0, rows.size, n)]
+            continue
+        rows = rows[np.argsort(lib_mag[rows])]
+        centre = np.searchsorted(lib_mag[rows], abs_mag_r[in_class])
+        half = LUMINOSITY_NEIGHBOURS // 2
+        lo = np.clip(centre - half, 0, max(rows.size - LUMINOSITY_NEIGHBOURS, 0))
+        out[in_class] = rows[np.minimum(lo + rng.integers(0, LUMINOSITY_NEIGHBOURS, n),
+                                        rows.size - 1)]
     return out
 
 
@@ -97,6 +170,17 @@ class SpectroscopicSample:
     mag_bins: tuple[tuple[float, float, float], ...]
     lbg_share_max: float = 0.35
 
+    def mag_density(self, mag: np.ndarray) -> np.ndarray:
+        """(M,) probability density of the selection magnitude at ``mag`` (M,) (per mag)."""
+        a = np.log(10.0) * 0.3
+        mag = np.asarray(mag, np.float64)
+        out = np.zeros_like(mag)
+        for lo, hi, frac in self.mag_bins:
+            norm = (np.exp(a * hi) - np.exp(a * lo)) / a
+            inside = (mag >= lo) & (mag < hi)
+            out += np.where(inside, frac * np.exp(a * mag) / norm, 0.0)
+        return out / sum(f for *_, f in self.mag_bins)
+
     def draw(self, rng: np.random.Generator, n: int, library: SedLibrary) -> Draw:
         """Draws n objects (no cut needed: every draw is in the sample)."""
         lo, hi, frac = np.array(self.mag_bins).T
@@ -107,7 +191,7 @@ class SpectroscopicSample:
         lbg = rng.random(n) < lbg_share
         z[lbg] = 1.8 + rng.gamma(3.0, 0.45, size=int(lbg.sum()))
         z = np.clip(z, 0.005, 5.9)
-        return Draw(z, mag, None, draw_sed_index(rng, z, library))
+        return _deep_draw(rng, z, mag, library)
 
 
 def draw_sdss_mgs(rng: np.random.Generator, n: int, library: SedLibrary) -> Draw:
@@ -120,7 +204,7 @@ def draw_sdss_mgs(rng: np.random.Generator, n: int, library: SedLibrary) -> Draw
         ok = (mag <= 17.8) & (z <= 0.4) & (z >= 0.005) & (mag >= 12.0)
         keep_z.append(z[ok]), keep_m.append(mag[ok]), keep_i.append(idx[ok])
     z, mag, idx = (np.concatenate(a)[:n] for a in (keep_z, keep_m, keep_i))
-    return Draw(z, mag, library.ebv[idx], idx)
+    return Draw(z, mag, library.ebv[idx], idx, np.zeros_like(z))
 
 
 def draw_field(rng: np.random.Generator, n: int, mag_range: tuple[float, float],
@@ -129,14 +213,16 @@ def draw_field(rng: np.random.Generator, n: int, mag_range: tuple[float, float],
     mag = _power_law_mags(rng, n, *mag_range)
     z = np.clip(redshift_given_mag(rng, mag - (_R_MINUS_I if selection_is_r else 0.0)),
                 0.005, 5.9)
-    return Draw(z, mag, None, draw_sed_index(rng, z, library))
+    return _deep_draw(rng, z, mag, library, 0.0 if selection_is_r else _R_MINUS_I)
 
 
-# Population name -> draw(rng, n, library) -> Draw.
-POPULATIONS = {
-    "sdss_mgs": draw_sdss_mgs,
+# The deep spectroscopic compilations of the paper (Sect. 2.4).
+SPECTROSCOPIC_SAMPLES = {
     "cfhtls_spec": SpectroscopicSample(
-        ((15.0, 19.5, 0.34), (19.5, 22.5, 0.57), (22.5, 25.0, 0.09))).draw,
+        ((15.0, 19.5, 0.34), (19.5, 22.5, 0.57), (22.5, 25.0, 0.09))),
     "hsc_spec": SpectroscopicSample(
-        ((17.0, 22.0, 0.45), (22.0, 24.0, 0.45), (24.0, 25.5, 0.10))).draw,
+        ((17.0, 22.0, 0.45), (22.0, 24.0, 0.45), (24.0, 25.5, 0.10))),
 }
+# Population name -> draw(rng, n, library) -> Draw.
+POPULATIONS = {"sdss_mgs": draw_sdss_mgs,
+               **{name: sample.draw for name, sample in SPECTROSCOPIC_SAMPLES.items()}}

@@ -1,0 +1,73 @@
+"""Fits the deep-field star-formation and red-fraction constants to real g-z envelopes.
+
+Nelder-Mead over the constants of ``multimodal_photoz.simulate.population``
+(YOUNG_*, RED_FRACTION_*) and ``morphology.INCLINATION_DUST``, minimizing, over the
+``hsc9`` and ``cfhtls`` presets, the largest plus the rms difference between the
+simulated and the real (``reference_colours``, weighted to the same i-magnitude mix) 16th and 84th percentiles of g - z
+(i < 24) in the 16 redshift bins. Only catalogues are simulated (no stamps).
+Prints every improvement; the last line is what population.py and morphology.py hold.
+
+    python scripts/fit_deep_field_colours.py [--n 8000] [--evaluations 200]
+"""
+
+import argparse
+
+import numpy as np
+from scipy.optimize import minimize
+
+from multimodal_photoz.simulate import colours, morphology, population
+
+PARAMETERS = {  # name -> (module, attribute, initial step)
+    "ln_amplitude": (population, "YOUNG_LN_AMPLITUDE", 0.5),
+    "luminosity_slope": (population, "YOUNG_LUMINOSITY_SLOPE", 0.2),
+    "sfh_power": (population, "YOUNG_SFH_POWER", 0.3),
+    "ln_scatter": (population, "YOUNG_LN_SCATTER", 0.3),
+    "ln_red_offset": (population, "YOUNG_LN_RED_OFFSET", 0.5),
+    "max_fraction": (population, "YOUNG_MAX_FRACTION", -0.2),
+    "red_low_z": (population, "RED_FRACTION_LOW_Z", 0.1),
+    "red_z": (population, "RED_FRACTION_Z", 0.3),
+    "red_power": (population, "RED_FRACTION_POWER", 1.0),
+    "inclination_dust": (morphology, "INCLINATION_DUST", 0.01),
+}
+SURVEYS = ("hsc9", "cfhtls")
+
+
+def envelope_errors(n: int) -> np.ndarray:
+    """(surveys * bins * 2,) simulated - real g-z p16 and p84."""
+    out = [colours.gz_envelopes(colours.simulated_columns(s, n))[:, [1, 3]]
+           - colours.real_gz(s)[:, [1, 3]] for s in SURVEYS]
+    return np.concatenate(out).ravel()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=8000)
+    parser.add_argument("--evaluations", type=int, default=200)
+    args = parser.parse_args()
+    names = list(PARAMETERS)
+    x0 = np.array([getattr(m, a) for m, a, _ in PARAMETERS.values()], float)
+    simplex = [x0] + [x0 + np.eye(len(x0))[k] * PARAMETERS[n][2] for k, n in enumerate(names)]
+    best = [np.inf]
+
+    def objective(x):
+        for (module, attr, _), value in zip(PARAMETERS.values(), x):
+            setattr(module, attr, float(value))
+        if not (0 < population.RED_FRACTION_LOW_Z < 1 and population.YOUNG_LN_SCATTER >= 0
+                and 0 < population.YOUNG_MAX_FRACTION < 1
+                and population.RED_FRACTION_Z > 0 and morphology.INCLINATION_DUST >= 0):
+            return 1e3
+        d = envelope_errors(args.n)
+        d = d[np.isfinite(d)]
+        value = np.abs(d).max() + np.sqrt(np.mean(d**2))
+        if value < best[0]:
+            best[0] = value
+            print(f"{value:.3f} largest {np.abs(d).max():.3f} "
+                  + " ".join(f"{n}={v:.4g}" for n, v in zip(names, x)), flush=True)
+        return value
+
+    minimize(objective, x0, method="Nelder-Mead",
+             options={"maxfev": args.evaluations, "initial_simplex": np.array(simplex)})
+
+
+if __name__ == "__main__":
+    main()

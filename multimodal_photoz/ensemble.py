@@ -21,7 +21,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from multimodal_photoz import files, logs, predictions, preprocess, report, train
+from multimodal_photoz import files, logs, photometric, predictions, preprocess, report, train
 from multimodal_photoz.checkpoints import read_finished
 from multimodal_photoz.config import RunConfig, claim_workdir, data_fingerprint, lock_workdir
 from multimodal_photoz.data import fold_of, open_dataset
@@ -231,6 +231,19 @@ def assemble(run: Run, drop_modalities: tuple[str, ...] = (),
             **catalogue_columns(catalogue, rows, run.source.bands, cfg.model.bands)}
 
 
+def catalogue_baseline(run: Run, folds) -> dict[str, np.ndarray]:
+    """Out-of-fold estimates of the classical photometric baseline (``photometric``):
+    name -> (N,) float32 for every object, fitted on each fold's training objects
+    (the CNN's) from aperture photometry of the bands the model reads; NaN outside
+    ``folds``."""
+    bands = run.config.model.bands
+    features = photometric.source_features(run.source, run.channels, bands,
+                                           (run.source.metadata or {}).get("zeropoint_ab"))
+    return photometric.out_of_fold_estimates(
+        features, run.source.catalogue()["z_spec"], run.fold,
+        lambda f: training_objects(run.fold, f, run.config.train.fraction), folds)
+
+
 def fold_notes(folds: dict) -> list[str]:
     """The report's line about folds not trained yet (none when every fold is)."""
     if not folds["missing"]:
@@ -287,4 +300,8 @@ def train_and_evaluate(config: RunConfig, workdir: str, mesh=None) -> dict:
         pred = assemble(run, folds=folds)
         if not files.is_primary():
             return {}
+        rows = np.flatnonzero(np.isin(run.fold, folds))  # assemble's rows, in its order
+        if not np.array_equal(pred["ids"], run.source.catalogue()["id"][rows]):
+            raise RuntimeError(f"{workdir}: the catalogue baseline's rows are not the ensemble's")
+        pred.update({name: values[rows] for name, values in catalogue_baseline(run, folds).items()})
         return write_outputs(run, pred)

@@ -42,7 +42,8 @@ PDF_SUM_TOLERANCE = 1e-3  # softmax outputs in float32 sum to 1 far better than 
 POINT_ESTIMATES = {"z_median": metrics.pdf_median, "z_mean": metrics.pdf_mean,
                    "z_mode": metrics.pdf_mode}
 REQUIRED = ("id", "fold", "pdf", "bin_edges", "z_median", "z_mean", "z_mode", "z_regression")
-OPTIONAL = ("z_spec", "mag_i", "ebv")
+# z_knn, z_gbt: the classical photometric baseline (``photometric``), out of fold.
+OPTIONAL = ("z_spec", "mag_i", "ebv", "z_knn", "z_gbt")
 DTYPES = {"id": np.int64, "fold": np.int32, "pdf": np.float32, "bin_edges": np.float64,
           "bands_missing": np.int8,
           **{k: np.float32 for k in ("z_median", "z_mean", "z_mode", "z_regression") + OPTIONAL}}
@@ -167,7 +168,7 @@ def _attributes(config: Any, bands: Any, n_members: int, attrs: Mapping[str, Any
 def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: Any,
                       z_regression: Any, z_spec: Any = None, z_median: Any = None,
                       z_mean: Any = None, z_mode: Any = None, mag_i: Any = None, ebv: Any = None,
-                      bands_missing: Any = None,
+                      bands_missing: Any = None, z_knn: Any = None, z_gbt: Any = None,
                       config: Any = None, bands: Any = "", n_members: int = 1,
                       attrs: Mapping[str, Any] | None = None) -> str:
     """Validate and write ``predictions.h5`` atomically (temporary file, then os.replace).
@@ -181,6 +182,8 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
       z_median, z_mean, z_mode: (N,) or None to compute them from the PDFs.
       mag_i, ebv: optional (N,) i magnitude (AB) and E(B-V) (mag).
       bands_missing: optional (N,) number of the model's bands each object lacks.
+      z_knn, z_gbt: optional (N,) out-of-fold estimates of the classical photometric
+        baseline (``multimodal_photoz.photometric``) on the same objects.
       config: JSON-able run configuration; bands: band names; n_members: ensemble size.
       attrs: extra file attributes (non-scalars stored as JSON strings).
     Returns:
@@ -189,7 +192,8 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
     path = os.fspath(path)
     pred = _assemble(dict(id=ids, fold=fold, pdf=pdf, bin_edges=bin_edges, z_regression=z_regression,
                           z_spec=z_spec, z_median=z_median, z_mean=z_mean, z_mode=z_mode,
-                          mag_i=mag_i, ebv=ebv, bands_missing=bands_missing), source=path)
+                          mag_i=mag_i, ebv=ebv, bands_missing=bands_missing, z_knn=z_knn,
+                          z_gbt=z_gbt), source=path)
     with files.atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, values in pred.items():

@@ -142,7 +142,9 @@ def test_compare_refuses_different_objects():
 def test_compare_aligns_by_id_and_gain_sign():
     base, multi = synthetic_pair()
     comparison = report.compare(base, multi, 0.15, n_resamples=300, seed=1)
-    assert set(comparison) == {"sigma_mad", "outlier_fraction", "bias", "count", "settings"}
+    assert set(comparison) == {"sigma_mad", "outlier_fraction", "bias", "count", "settings",
+                               "catalogue_baseline"}
+    assert comparison["catalogue_baseline"] == {}  # the synthetic runs have no such columns
     for name in ("sigma_mad", "outlier_fraction", "bias"):
         assert set(comparison[name]) >= {"baseline", "multimodal", "gain", "p_value", "tested", "delta"}
     assert comparison["settings"]["alternative"] == "observed"
@@ -342,3 +344,31 @@ def test_markdown_written_atomically(tmp_path, monkeypatch, kind):
         write()
     # a failed write leaves the previous file whole and no temporary file beside it
     assert md.read_text() == "previous report" and hidden_files(tmp_path) == []
+
+
+def test_catalogue_baseline_beside_the_networks_in_metrics_report_and_table3(tmp_path):
+    base, multi = synthetic_pair()
+    rng = np.random.default_rng(5)
+    z = np.asarray(base["z_spec"], np.float64)
+    # a catalogue method with a known error: dz/(1+z) = +-0.02 alternately, one outlier in ten
+    knn = z + np.where(np.arange(len(z)) % 2, 0.02, -0.02) * (1 + z)
+    knn[::10] = z[::10] + 0.5 * (1 + z[::10])
+    base = dict(base, z_knn=knn.astype(np.float32))
+    base["z_gbt"] = (z + rng.normal(0, 0.001, len(z))).astype(np.float32)
+    ev = report.evaluate(base, 0.15)
+    knn_metrics = ev["catalogue_baseline"]["z_knn"]
+    dz = (knn - z) / (1 + z)
+    assert knn_metrics["outlier_fraction"] == pytest.approx(np.mean(np.abs(dz) >= 0.15))
+    assert knn_metrics["bias"] == pytest.approx(np.mean(dz), rel=1e-5)
+    gain = knn_metrics["images_gain"]["sigma_mad"]
+    assert gain == pytest.approx((knn_metrics["sigma_mad"] - ev["sigma_mad"])
+                                 / knn_metrics["sigma_mad"])
+    metrics_ = report.write_run_report(str(tmp_path / "run"), base, outlier_threshold=0.15)
+    text = (tmp_path / "run" / "report.md").read_text()
+    assert "What the images add" in text and "catalogue boosted trees" in text
+    assert "catalogue kNN" in text and metrics_["catalogue_baseline"]["z_gbt"]["sigma_mad"] < 0.01
+    comparison = report.compare(base, multi, 0.15, n_resamples=50)
+    assert comparison["catalogue_baseline"]["z_knn"]["outlier_fraction"] == pytest.approx(
+        knn_metrics["outlier_fraction"])
+    table = report.format_table3(comparison)
+    assert "| catalogue kNN (no images) |" in table

@@ -77,6 +77,7 @@ def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, see
         }
     n = int(mask.sum())
     comparison["count"] = {"baseline": n, "multimodal": n, "gain": None, "p_value": None}
+    comparison["catalogue_baseline"] = _catalogue_baseline(base, mask, z_spec, outlier_threshold)
     comparison["settings"] = {
         "outlier_threshold": float(outlier_threshold), "n_resamples": int(n_resamples), "seed": int(seed),
         "point_estimate": dict(zip(("baseline", "multimodal"), point_estimates)),
@@ -87,6 +88,19 @@ def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, see
                 "(p = 1 if delta = 0); 'two-sided': min(1, 2 p_observed)",
     }
     return comparison, boots, (base, multi, mag, mask)
+
+
+def _catalogue_baseline(base, mask, z_spec, outlier_threshold) -> dict[str, Any]:
+    """The classical photometric baseline's metrics on the comparison's objects:
+    column -> {label, sigma_mad, outlier_fraction, bias, count} ({} without its columns)."""
+    fns = metrics.metric_functions(outlier_threshold)
+    out = {}
+    for column, label in evaluation.CATALOGUE_BASELINE.items():
+        if column in base:
+            z_phot = np.asarray(base[column], np.float64)[mask]
+            out[column] = {"label": label, "count": int(mask.sum()),
+                           **{name: float(fn(z_phot, z_spec)) for name, fn in fns.items()}}
+    return out
 
 
 def compare(pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any],
@@ -114,7 +128,9 @@ def compare(pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any]
       'gain' (eq. 2, > 0: multimodal better), 'p_value', 'tested' (the H1 of the
       p-value: 'multimodal_better', 'baseline_better', 'two-sided' or 'none'),
       'delta' (|M_B| - |M_M|), 'delta_boot_quantiles'}, 'count': {'baseline',
-      'multimodal', 'gain': None, 'p_value': None}, 'settings': {..., 'alternative'}}.
+      'multimodal', 'gain': None, 'p_value': None}, 'catalogue_baseline': {column:
+      {label, sigma_mad, outlier_fraction, bias, count}} (the classical photometric
+      baseline on the same objects), 'settings': {..., 'alternative'}}.
     """
     return _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, seed, mag_limit, mag_i,
                     alternative, point_estimates, all_bands)[0]
@@ -141,6 +157,9 @@ def write_comparison(out_dir: str, pred_baseline: Mapping[str, Any], pred_multim
     # the overlay needs only the overall and binned metrics of each run, on the selection above
     runs = {label: evaluation.binned_summary(p, mask, outlier_threshold, mag, point_estimate=pe)
             for label, p, pe in zip(labels, (base, multi), point_estimates)}
+    runs |= {c["label"]: evaluation.binned_summary(base, mask, outlier_threshold, mag,
+                                                   point_estimate=column)
+             for column, c in comparison["catalogue_baseline"].items()}
     figs = {"bootstrap": figures.plot_bootstrap(boots, os.path.join(fig_dir, "bootstrap.png")),
             "binned_overlay": figures.plot_binned(runs, os.path.join(fig_dir, "binned_overlay.png"))}
     files.write_json(os.path.join(out_dir, "comparison.json"), comparison)

@@ -17,6 +17,8 @@ from multimodal_photoz import metrics
 
 METRIC_NAMES = ("sigma_mad", "outlier_fraction", "bias")
 POINT_ESTIMATES = ("z_median", "z_mean", "z_mode", "z_regression")
+# The classical photometric baseline's columns (``multimodal_photoz.photometric``).
+CATALOGUE_BASELINE = {"z_knn": "catalogue kNN", "z_gbt": "catalogue boosted trees"}
 PER_OBJECT = ("id", "fold", "pdf", "z_spec", "mag_i", "ebv", "bands_missing") + POINT_ESTIMATES
 N_BINS = 8  # equal-count bins of Fig. 2
 PIT_BINS = 20
@@ -198,6 +200,37 @@ def n_of_z(pdf: np.ndarray, bin_edges: np.ndarray, z_spec: np.ndarray) -> dict[s
     return {"edges": edges, "true": counts / counts.sum() / width, "estimated": mass / mass.sum() / width}
 
 
+def images_gain(network: Mapping[str, float], catalogue: Mapping[str, float]) -> dict[str, float]:
+    """What the images add: the paper's eq. 2 gain of the network over a catalogue
+    method, (catalogue - network) / catalogue for sigma_MAD and the outlier
+    fraction, |bias| for the bias (positive = the network is better)."""
+    out = {}
+    for name in METRIC_NAMES:
+        a, b = abs(catalogue[name]), abs(network[name])
+        out[name] = float((a - b) / a) if a > 0 else math.nan
+    return out
+
+
+def catalogue_baseline(pred: Mapping[str, Any], mask: np.ndarray, fns,
+                       network: Mapping[str, Any]) -> dict[str, Any]:
+    """Metrics of the classical photometric baseline on the same objects (``mask``):
+    column -> {label, sigma_mad, outlier_fraction, bias, per_fold, fold_std,
+    images_gain (of ``network``'s metrics over this method)}; {} without its columns."""
+    out = {}
+    z_spec, fold = np.asarray(pred["z_spec"], np.float64)[mask], np.asarray(pred["fold"])[mask]
+    for column, label in CATALOGUE_BASELINE.items():
+        if column not in pred:
+            continue
+        z_phot = np.asarray(pred[column], np.float64)[mask]
+        per_fold = _per_fold(fns, z_phot, z_spec, fold)
+        scores = _scores(fns, z_phot, z_spec)
+        out[column] = {"label": label, **scores, "per_fold": per_fold,
+                       "fold_std": {m: float(np.std([f[m] for f in per_fold.values()]))
+                                    for m in fns},
+                       "images_gain": images_gain(network, scores)}
+    return out
+
+
 def _per_fold(fns, z_phot, z_spec, fold) -> dict[str, Any]:
     return {str(int(f)): {"n_objects": int((fold == f).sum()),
                           **_scores(fns, z_phot[fold == f], z_spec[fold == f])}
@@ -224,6 +257,7 @@ def evaluate_with_mask(pred: Mapping[str, Any], outlier_threshold: float, mag_i:
                               for c in POINT_ESTIMATES if c in pred}
     out["per_fold"] = _per_fold(fns, z_phot, z_spec, fold)
     out["fold_std"] = {m: float(np.std([f[m] for f in out["per_fold"].values()])) for m in fns}
+    out["catalogue_baseline"] = catalogue_baseline(pred, mask, fns, out)
     out["binned"] = _binned_variables(pred, mask, mag_i, z_phot, z_spec, fold, fns, n_bins)
     out["pit"] = pit_summary(metrics.pit(pdf, pred["bin_edges"], z_spec))
     out["crps"] = float(np.mean(metrics.crps(pdf, pred["bin_edges"], z_spec)))
@@ -251,7 +285,8 @@ def evaluate(pred: Mapping[str, Any], outlier_threshold: float, mag_i: Any = Non
       metrics}, per_fold {fold: metrics}, fold_std {metric: std across folds},
       binned {'z_spec': ..., 'mag_i': ...} (edges, centers, counts, value and
       '<metric>_std' per bin, distribution), pit (summary), crps (mean, redshift
-      units) and n_of_z.
+      units), n_of_z and catalogue_baseline {column: metrics of the classical
+      photometric baseline on the same objects, with images_gain}.
     """
     return evaluate_with_mask(pred, outlier_threshold, mag_i, mag_limit, n_bins, point_estimate,
                               all_bands)[0]

@@ -14,7 +14,8 @@ from multimodal_photoz.report import evaluation, figures
 
 FIGURE_CAPTIONS = {
     "zphot_zspec": "z_phot (PDF median) against z_spec",
-    "binned": "Metrics in 8 equal-count bins (error bars: std across folds; dashed: overall)",
+    "binned": "Metrics in 8 equal-count bins, this run and the catalogue baseline "
+              "(error bars: std across folds; dashed: overall)",
     "pit": "PIT histogram",
     "n_of_z": "Redshift distribution: z_spec against the sum of the PDFs",
     "training_curves": "Training curves",
@@ -30,6 +31,8 @@ def _metrics_table(ev: Mapping[str, Any]) -> list[str]:
     rows = [("all (" + ev["point_estimate"] + ")", ev)]
     rows += [(f"point estimate {k}", v | {"n_objects": ev["n_objects"]}) for k, v in ev["point_estimates"].items()
              if k != ev["point_estimate"]]
+    rows += [(c["label"], c | {"n_objects": ev["n_objects"]})
+             for c in (ev.get("catalogue_baseline") or {}).values()]
     rows += [(f"fold {k}", v) for k, v in ev["per_fold"].items()]
     rows += [("std across folds", ev["fold_std"] | {"n_objects": None})]
     return head + [f"| {label} | {_fmt(r['sigma_mad'], 1e3)} | {_fmt(r['outlier_fraction'], 1e2)} | "
@@ -46,7 +49,11 @@ def _run_figures(fig_dir: str, pred: Mapping[str, Any], ev: Mapping[str, Any], m
     paths = {
         "zphot_zspec": figures.plot_zphot_zspec(z_spec, z_phot, ev["outlier_threshold"],
                                                 os.path.join(fig_dir, "zphot_zspec.png")),
-        "binned": figures.plot_binned({"this run": ev}, os.path.join(fig_dir, "binned_metrics.png")),
+        "binned": figures.plot_binned(
+            {"this run": ev, **{c["label"]: evaluation.binned_summary(
+                pred, mask, ev["outlier_threshold"], point_estimate=column)
+                for column, c in (ev.get("catalogue_baseline") or {}).items()}},
+            os.path.join(fig_dir, "binned_metrics.png")),
         "pit": figures.plot_pit(ev["pit"], os.path.join(fig_dir, "pit.png")),
         "n_of_z": figures.plot_n_of_z(ev["n_of_z"], os.path.join(fig_dir, "n_of_z.png")),
     }
@@ -54,6 +61,23 @@ def _run_figures(fig_dir: str, pred: Mapping[str, Any], ev: Mapping[str, Any], m
         paths["training_curves"] = figures.plot_training_curves(
             log_path, os.path.join(fig_dir, "training_curves.png"))
     return {name: path for name, path in paths.items() if path}
+
+
+def images_line(ev: Mapping[str, Any]) -> list[str]:
+    """One line: what the images add over the best catalogue method (by sigma_MAD)."""
+    methods = ev.get("catalogue_baseline") or {}
+    if not methods:
+        return []
+    best = min(methods.values(), key=lambda c: c["sigma_mad"])
+    gain = best["images_gain"]
+    verdict = ("better than" if gain["sigma_mad"] > 0 and gain["outlier_fraction"] > 0 else
+               "worse than" if gain["sigma_mad"] < 0 and gain["outlier_fraction"] < 0 else
+               "mixed against")
+    return [f"**What the images add:** this network is {verdict} the best catalogue method "
+            f"({best['label']}, photometry of the same stamps): σ_MAD {_fmt(ev['sigma_mad'], 1e3)} "
+            f"vs {_fmt(best['sigma_mad'], 1e3)} (1e-3, gain {_fmt(gain['sigma_mad'], 1e2, 1)}%), "
+            f"η {_fmt(ev['outlier_fraction'], 1e2)}% vs {_fmt(best['outlier_fraction'], 1e2)}% "
+            f"(gain {_fmt(gain['outlier_fraction'], 1e2, 1)}%).", ""]
 
 
 def _left_out(sel: Mapping[str, Any]) -> list[str]:
@@ -74,7 +98,7 @@ def _report_text(ev: Mapping[str, Any], figs: Mapping[str, str], run_dir: str, c
              f"Selection: {sel['description']} — {ev['n_objects']} of {sel['n_total']} objects. "
              f"Outliers: |Δz| ≥ {ev['outlier_threshold']:g}. Point estimate: {ev['point_estimate']}.", "",
              *_left_out(sel), *(list(ev.get("notes") or ()) + [""] if ev.get("notes") else []),
-             *_metrics_table(ev), "",
+             *images_line(ev), *_metrics_table(ev), "",
              f"Mean CRPS: {ev['crps']:.5f}. PIT: KS distance to uniform {ev['pit']['ks_statistic']:.4f}, "
              f"extreme fraction {100 * ev['pit']['extreme_fraction']:.3f}%.", ""]
     for name, path in figs.items():

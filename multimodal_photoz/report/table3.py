@@ -59,6 +59,9 @@ def _table3_rows(comparison: Mapping[str, Any], labels: tuple[str, str], alpha: 
         mark = TESTED_MARKS.get(entry.get("tested"), "")
         cells["p_value"].append("–" if p is None else
                                 (f"**{format_p(p)}**" if p < alpha else format_p(p)) + mark)
+    for method in (comparison.get("catalogue_baseline") or {}).values():  # no images at all
+        cells[f"{method['label']} (no images)"] = [
+            fmt.format(method[name] * scale) for name, _, scale, fmt in TABLE3_COLUMNS]
     return [f"| {label} | " + " | ".join(row) + " |" for label, row in cells.items()]
 
 
@@ -82,7 +85,8 @@ def format_table3(comparison: Mapping[str, Any], labels: tuple[str, str] = ("Bas
     """The paper's Table 3 as a Markdown table.
 
     σ_MAD and ⟨Δz⟩ in 10⁻³, η in %, count in 10³, G(M) in %; bold marks the better
-    model (smaller |M|) and p-values below ``alpha``; † marks a p-value that tests
+    model (smaller |M|) and p-values below ``alpha``; rows of the classical
+    photometric baseline (``catalogue_baseline``) follow; † marks a p-value that tests
     "baseline better", ‡ one of a tie, and a note under the table says which test
     (for results that record ``settings.alternative`` and each ``tested``).
     ``comparison`` is one ``compare`` result or a mapping data-set name -> result

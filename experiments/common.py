@@ -28,12 +28,17 @@ def cache_dir() -> str:
 
 
 def simulated_dataset(survey: str, n_objects: int, stamp: int, seed: int = 0) -> str:
-    """Path of the cached simulated sample, simulating it on first use.
+    """Path of the cached simulated sample of this simulator version, simulating it on
+    first use.
 
     The sample is written to a temporary directory and renamed into place, so
     an interrupted simulation is never mistaken for a finished one.
     """
-    path = os.path.join(cache_dir(), "simulated", f"{survey}_n{n_objects}_stamp{stamp}_seed{seed}")
+    from multimodal_photoz.simulate.simulate import SIMULATOR_VERSION
+
+    # the simulator's version is part of the name: a newer simulator never reuses old samples
+    path = os.path.join(cache_dir(), "simulated",
+                        f"{survey}_sim{SIMULATOR_VERSION}_n{n_objects}_stamp{stamp}_seed{seed}")
     if os.path.exists(path):
         return path
     from multimodal_photoz.simulate.cli import run as simulate_run

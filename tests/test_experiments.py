@@ -60,7 +60,9 @@ def test_smoke_run_simulates_once_and_trains(tmp_path, monkeypatch, capsys):
     assert {"sigma_mad", "outlier_fraction", "bias"} <= set(metrics)
     assert os.path.exists(os.path.join(workdir, "predictions.h5"))
     cached = os.listdir(os.path.join(str(tmp_path / "cache"), "simulated"))
-    assert cached == ["hsc6_n60_stamp16_seed0"]
+    from multimodal_photoz.simulate.simulate import SIMULATOR_VERSION
+
+    assert cached == [f"hsc6_sim{SIMULATOR_VERSION}_n60_stamp16_seed0"]
     capsys.readouterr()
     common.main("hsc6", ["--scale=smoke", "--fusion=early", f"--workdir={workdir}",
                          "--modality-dropout=1"])

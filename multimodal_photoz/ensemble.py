@@ -147,11 +147,33 @@ def training_objects(fold_of_object: np.ndarray, fold: int, fraction: float) -> 
     return np.sort(train_idx[keep[:max(1, round(fraction * len(train_idx)))]])
 
 
+def validation_objects(fold_of_object: np.ndarray, fold: int, n: int) -> np.ndarray:
+    """Indices of up to ``n`` objects of the held-out fold ``fold`` whose loss is
+    logged during training (a fixed random subset, the same for every seed)."""
+    held_out = np.flatnonzero(fold_of_object == fold)
+    keep = np.random.default_rng([2025, fold]).permutation(len(held_out))[:n]
+    return np.sort(held_out[keep])
+
+
+def validation_loss(run: Run, state, rows: np.ndarray) -> float:
+    """Mean training loss (no augmentation or dropout) of objects ``rows``."""
+    loss_fn = train.make_eval_loss_fn(run.config.model, run.config.train, run.mesh)
+    total, weight = 0.0, 0.0
+    for batch in iterate_batches(run.source, rows, batch_size=run.config.evaluation.batch_size,
+                                 seed=0, epoch=0, shuffle=False, drop_remainder=False,
+                                 mesh=run.mesh, channels=run.channels, read_threads=0):
+        batch.pop("id")
+        value, count = jax.device_get(loss_fn(state.params, state.norm, batch))
+        total, weight = total + float(value), weight + float(count)
+    return total / max(weight, 1.0)
+
+
 def _train_steps(run: Run, state, ckpt, key, member: Member, logger: logs.RunLogger,
                  index: int):
     """Runs the optimizer from ``state.step`` to ``n_steps``, checkpointing on the way."""
     cfg = run.config.train
     train_idx = training_objects(run.fold, member.fold, cfg.fraction)
+    held_out = validation_objects(run.fold, member.fold, cfg.validation_objects)
     per_epoch = n_batches(len(train_idx), cfg.batch_size)  # >= 1: check_training_objects
     step = int(state.step)
     bar = logs.progress(total=cfg.n_steps, initial=step, desc=member.name)
@@ -170,6 +192,10 @@ def _train_steps(run: Run, state, ckpt, key, member: Member, logger: logs.RunLog
                 bar.update(1)
                 if step % cfg.log_every == 0 or step == cfg.n_steps:  # one explicit copy to host
                     logger.scalars(step, jax.device_get(metrics), member=index)
+                if cfg.validate_every and len(held_out) and (
+                        step % cfg.validate_every == 0 or step == cfg.n_steps):
+                    logger.scalars(step, {"val_loss": validation_loss(run, state, held_out)},
+                                   member=index)
                 if step % cfg.checkpoint_every == 0 or step == cfg.n_steps:
                     ckpt.save(step, state, {"fold": member.fold, "seed": member.seed, "epoch": epoch},
                               force=step == cfg.n_steps)

@@ -141,6 +141,26 @@ def make_predict_fn(model_config: ModelConfig, mesh=None, drop_modalities: tuple
     return jax.jit(predict, in_shardings=(rep, rep, data), out_shardings=data)
 
 
+@functools.lru_cache(maxsize=64)  # one compiled function per (network, loss, mesh)
+def make_eval_loss_fn(model_config: ModelConfig, train_config: TrainConfig, mesh=None):
+    """Returns ``loss(params, norm, batch) -> (loss * weight sum, weight sum)``, jit-compiled:
+    the training loss of a batch without augmentation or dropout (validation)."""
+    mesh = mesh or make_mesh()
+    model = PhotoZNet(model_config)
+    bin_edges = jnp.asarray(model_config.bin_edges(), jnp.float32)
+
+    def loss(params, norm, batch):
+        outputs = model.apply({"params": params}, _inputs(batch, norm), batch["ebv"],
+                              band_mask=batch.get("band_mask"))
+        weight = _weight(batch)
+        value = losses.weighted_loss(train_config.loss, outputs, batch["z_spec"], bin_edges,
+                                     weight)
+        return value * jnp.sum(weight), jnp.sum(weight)
+
+    rep, data = replicated(mesh), batch_sharding(mesh)
+    return jax.jit(loss, in_shardings=(rep, rep, data), out_shardings=(rep, rep))
+
+
 def to_host(x: jax.Array) -> np.ndarray:
     """A global array as one numpy array on every host (gathered across processes)."""
     if jax.process_count() > 1:

@@ -105,3 +105,27 @@ def test_band_subset_and_data_with_bands_stored_otherwise(griz):
                "gz")
     with pytest.raises(ValueError, match=r"has bands 'gz'; the model asks for 'ri' too"):
         photoz(["predict", "--run", workdir, "--data", gz, "--out", str(griz["root"] / "x.h5")])
+
+
+def test_validation_loss_of_the_held_out_fold_is_logged_and_checked(griz):
+    import json
+
+    from multimodal_photoz.ensemble import validation_objects
+    from multimodal_photoz.logs import read_log
+
+    workdir = str(griz["root"] / "validated")
+    flags = [f if f != "3" else "4" for f in FLAGS]  # 4 steps
+    assert photoz(["train", "--data", griz["data"], "--workdir", workdir,
+                   "--set", "train.validate_every=2", "--set", "train.validation_objects=5",
+                   *flags]) == 0
+    val = [r for r in read_log(os.path.join(workdir, "log.jsonl")) if "val_loss" in r["metrics"]]
+    members = sorted({r["member"] for r in val})
+    assert members == [0, 1, 2]  # the 3 seeds of fold 0
+    assert all([r["step"] for r in val if r["member"] == m] == [2, 4] for m in members)
+    assert all(np.isfinite(r["metrics"]["val_loss"]) for r in val)
+    fold = fold_of(open_dataset(griz["data"]).catalogue()["id"], 5)
+    rows = validation_objects(fold, 0, 5)
+    assert len(rows) == min(5, int((fold == 0).sum())) and (fold[rows] == 0).all()
+    with open(os.path.join(workdir, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert {m["key"] for m in metrics["convergence"].values()} == {"val_loss"}

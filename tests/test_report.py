@@ -372,3 +372,20 @@ def test_catalogue_baseline_beside_the_networks_in_metrics_report_and_table3(tmp
         knn_metrics["outlier_fraction"])
     table = report.format_table3(comparison)
     assert "| catalogue kNN (no images) |" in table
+
+
+def test_convergence_flags_members_still_learning():
+    from multimodal_photoz.report import convergence
+
+    steps = np.arange(100, 1001, 100.0)
+    flat = 1.0 + np.exp(-steps / 100.0)                  # levelled off long before the end
+    falling = 3.0 - 2.0 * steps / 1000.0                # 1.4 at step 800, 1.0 at the end
+    records = ([{"step": s, "member": 0, "metrics": {"val_loss": v}} for s, v in zip(steps, flat)]
+               + [{"step": s, "member": 1, "metrics": {"val_loss": v}} for s, v in zip(steps, falling)])
+    result = convergence.check(records)
+    assert result["0"]["still_falling"] is False and result["0"]["fall"] < 1e-3
+    assert result["1"]["fall"] == pytest.approx((1.4 - 1.0) / 1.0)
+    assert result["1"]["still_falling"] is True
+    (line,) = convergence.notes(result)
+    assert "1 of 2 members" in line and "40.0%" in line and "members 1" in line
+    assert convergence.notes(convergence.check(records[:10])) == []

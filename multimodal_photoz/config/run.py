@@ -52,6 +52,9 @@ class TrainConfig:
       augment: random rot90 and flips on device.
       checkpoint_every: steps between checkpoints.
       log_every: steps between log lines.
+      validate_every: steps between validation losses (0: none), each the mean loss of
+        ``validation_objects`` objects of the member's held-out fold (no augmentation).
+      validation_objects: how many held-out objects the validation loss averages.
       labels_outside_grid: a z_spec outside the PDF grid is an ``error`` naming the
         object, or (``clip``) trained in the nearest end bin and counted in the report.
       fraction: share of each fold's training objects used (Sect. 7.2, Fig. 8): a
@@ -67,6 +70,8 @@ class TrainConfig:
     augment: bool = True
     checkpoint_every: int = 500
     log_every: int = 50
+    validate_every: int = 100
+    validation_objects: int = 256
     labels_outside_grid: str = "error"
     fraction: float = 1.0
 
@@ -82,6 +87,10 @@ class TrainConfig:
         for name in ("batch_size", "n_steps", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be positive, got {getattr(self, name)}")
+        for name in ("validate_every", "validation_objects"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"train.{name} must be 0 (none) or positive, got "
+                                 f"{getattr(self, name)}")
 
     def schedule(self):
         """Adam's rate: ``learning_rate`` until ``lr_decay_at`` of training, then / factor."""

@@ -26,7 +26,7 @@ CONFIG_FILE = "config.json"
 LOCK_FILE = "train.lock"  # held (flock) by the training command using the workdir
 # Fields that may change between invocations without changing any result.
 NOT_IDENTITY = ("data.path", "ensemble.only_folds", "train.checkpoint_every", "train.log_every",
-                "evaluation.batch_size")
+                "train.validate_every", "train.validation_objects", "evaluation.batch_size")
 
 
 def _sha256(column: np.ndarray) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from multimodal_photoz import files, logs
-from multimodal_photoz.report import evaluation, figures
+from multimodal_photoz.report import convergence, evaluation, figures
 
 FIGURE_CAPTIONS = {
     "zphot_zspec": "z_phot (PDF median) against z_spec",
@@ -18,7 +18,7 @@ FIGURE_CAPTIONS = {
               "(error bars: std across folds; dashed: overall)",
     "pit": "PIT histogram",
     "n_of_z": "Redshift distribution: z_spec against the sum of the PDFs",
-    "training_curves": "Training curves",
+    "training_curves": "Training curves (loss: training batches; val_loss: held-out objects)",
 }
 
 
@@ -152,7 +152,8 @@ def write_run_report(run_dir: str, pred: Mapping[str, Any], *, outlier_threshold
       config, log_path, title: as in :func:`write_report`.
       point_estimate, all_bands: as in ``evaluate``.
       extra: more entries for ``metrics.json``; a ``notes`` list is also printed
-        in report.md.
+        in report.md. With a training log, ``convergence`` (``report.convergence.check``)
+        is added and members still learning at the end are noted.
     Returns:
       the metrics dict (the content of ``metrics.json``).
     """
@@ -160,5 +161,10 @@ def write_run_report(run_dir: str, pred: Mapping[str, Any], *, outlier_threshold
                                                    point_estimate=point_estimate,
                                                    all_bands=all_bands)
     metrics_.update(extra or {})
+    log_path = log_path or os.path.join(os.fspath(run_dir), logs.LOG_FILE)
+    if os.path.exists(log_path):  # a training run: did every member finish learning?
+        metrics_["convergence"] = convergence.check(logs.read_log(log_path))
+        metrics_["notes"] = (list(metrics_.get("notes") or [])
+                             + convergence.notes(metrics_["convergence"]))
     write_report(run_dir, pred, metrics_, config=config, log_path=log_path, title=title, mask=mask)
     return metrics_

@@ -62,11 +62,14 @@ class Run:
                    mesh=mesh, step_fn=train.make_train_step(config.model, config.train, mesh),
                    files=files.RunFiles(workdir))
 
-    def finished_folds(self) -> tuple[int, ...]:
-        """Folds whose every member has finished, in this or an earlier command."""
-        return tuple(f for f in range(self.config.ensemble.n_folds)
-                     if all(read_finished(os.path.join(m.directory(self.workdir), "checkpoints"))
-                            is not None for m in members_of(self.config, [f])))
+    def fold_coverage(self) -> dict[str, list[int]]:
+        """{"predicted": folds whose every member has finished, in this or an earlier
+        command; "missing": the others}."""
+        finished = [all(read_finished(os.path.join(m.directory(self.workdir), "checkpoints"))
+                        is not None for m in members_of(self.config, [f]))
+                    for f in range(self.config.ensemble.n_folds)]
+        return {"predicted": [f for f, done in enumerate(finished) if done],
+                "missing": [f for f, done in enumerate(finished) if not done]}
 
     def stats(self, fold: int) -> preprocess.BandStats:
         """Band statistics of fold ``fold``'s training objects (cached in the workdir)."""
@@ -280,15 +283,13 @@ def fold_notes(folds: dict) -> list[str]:
             f"trained yet (train them with --only-folds {missing})"]
 
 
-def write_outputs(run: Run, pred: dict[str, np.ndarray]) -> dict:
-    """predictions.h5, metrics.json, report.md and figures in the workdir (process 0)."""
+def write_outputs(run: Run, pred: dict[str, np.ndarray], folds: dict[str, list[int]]) -> dict:
+    """predictions.h5, metrics.json, report.md and figures in the workdir (process 0);
+    ``pred`` covers the folds ``folds["predicted"]`` (``Run.fold_coverage``)."""
     cfg = run.config
-    predicted = sorted(int(f) for f in np.unique(pred["fold"]))
-    folds = {"predicted": predicted,
-             "missing": [f for f in range(cfg.ensemble.n_folds) if f not in predicted]}
     path = run.files.write("predictions.h5", lambda p: predictions.write_predictions(
         p, **pred, config=cfg.to_dict(), bands="".join(cfg.model.bands),
-        n_members=len(predicted) * len(cfg.ensemble.seeds)))
+        n_members=len(folds["predicted"]) * len(cfg.ensemble.seeds)))
     stored = predictions.read_predictions(path)
     metrics = {}
     run.files.write(".", lambda root: metrics.update(report.write_run_report(
@@ -318,16 +319,16 @@ def train_and_evaluate(config: RunConfig, workdir: str, mesh=None) -> dict:
             for k, member in enumerate(members):
                 status = train_member(run, member, logger, index=k)
                 print(f"member {member.name} ({k + 1}/{len(members)}): {status}", flush=True)
-        folds = run.finished_folds()
-        missing = sorted(set(range(config.ensemble.n_folds)) - set(folds))
-        if missing:
-            print(f"predictions cover folds {', '.join(map(str, folds))}; not trained yet: "
-                  f"{', '.join(map(str, missing))}", flush=True)
-        pred = assemble(run, folds=folds)
+        folds = run.fold_coverage()
+        if folds["missing"]:
+            print(f"predictions cover folds {', '.join(map(str, folds['predicted']))}; not "
+                  f"trained yet: {', '.join(map(str, folds['missing']))}", flush=True)
+        pred = assemble(run, folds=folds["predicted"])
         if not files.is_primary():
             return {}
-        rows = np.flatnonzero(np.isin(run.fold, folds))  # assemble's rows, in its order
+        rows = np.flatnonzero(np.isin(run.fold, folds["predicted"]))  # assemble's rows
         if not np.array_equal(pred["ids"], run.source.catalogue()["id"][rows]):
             raise RuntimeError(f"{workdir}: the catalogue baseline's rows are not the ensemble's")
-        pred.update({name: values[rows] for name, values in catalogue_baseline(run, folds).items()})
-        return write_outputs(run, pred)
+        pred.update({name: values[rows] for name, values
+                     in catalogue_baseline(run, folds["predicted"]).items()})
+        return write_outputs(run, pred, folds)

@@ -77,7 +77,9 @@ def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, see
         }
     n = int(mask.sum())
     comparison["count"] = {"baseline": n, "multimodal": n, "gain": None, "p_value": None}
-    comparison["catalogue_baseline"] = _catalogue_baseline(base, mask, z_spec, outlier_threshold)
+    comparison["catalogue_baseline"] = {
+        column: {**scores, "count": n} for column, scores in evaluation.catalogue_scores(
+            base, mask, metrics.metric_functions(outlier_threshold)).items()}
     comparison["settings"] = {
         "outlier_threshold": float(outlier_threshold), "n_resamples": int(n_resamples), "seed": int(seed),
         "point_estimate": dict(zip(("baseline", "multimodal"), point_estimates)),
@@ -88,19 +90,6 @@ def _compare(pred_baseline, pred_multimodal, outlier_threshold, n_resamples, see
                 "(p = 1 if delta = 0); 'two-sided': min(1, 2 p_observed)",
     }
     return comparison, boots, (base, multi, mag, mask)
-
-
-def _catalogue_baseline(base, mask, z_spec, outlier_threshold) -> dict[str, Any]:
-    """The classical photometric baseline's metrics on the comparison's objects:
-    column -> {label, sigma_mad, outlier_fraction, bias, count} ({} without its columns)."""
-    fns = metrics.metric_functions(outlier_threshold)
-    out = {}
-    for column, label in evaluation.CATALOGUE_BASELINE.items():
-        if column in base:
-            z_phot = np.asarray(base[column], np.float64)[mask]
-            out[column] = {"label": label, "count": int(mask.sum()),
-                           **{name: float(fn(z_phot, z_spec)) for name, fn in fns.items()}}
-    return out
 
 
 def compare(pred_baseline: Mapping[str, Any], pred_multimodal: Mapping[str, Any],

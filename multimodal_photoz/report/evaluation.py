@@ -201,34 +201,36 @@ def n_of_z(pdf: np.ndarray, bin_edges: np.ndarray, z_spec: np.ndarray) -> dict[s
 
 
 def images_gain(network: Mapping[str, float], catalogue: Mapping[str, float]) -> dict[str, float]:
-    """What the images add: the paper's eq. 2 gain of the network over a catalogue
-    method, (catalogue - network) / catalogue for sigma_MAD and the outlier
-    fraction, |bias| for the bias (positive = the network is better)."""
-    out = {}
-    for name in METRIC_NAMES:
-        a, b = abs(catalogue[name]), abs(network[name])
-        out[name] = float((a - b) / a) if a > 0 else math.nan
-    return out
+    """What the images add: the paper's eq. 2 gain (``metrics.gain``) of the network
+    over a catalogue method, per metric (positive = the network is better)."""
+    return {name: metrics.gain(catalogue[name], network[name]) for name in METRIC_NAMES}
+
+
+def catalogue_scores(pred: Mapping[str, Any], mask: np.ndarray, fns) -> dict[str, Any]:
+    """The classical photometric baseline's metrics on the objects ``mask`` (N,) bool:
+    column -> {label, sigma_mad, outlier_fraction, bias}; {} without its columns."""
+    z_spec = np.asarray(pred["z_spec"], np.float64)[mask]
+    return {column: {"label": label,
+                     **_scores(fns, np.asarray(pred[column], np.float64)[mask], z_spec)}
+            for column, label in CATALOGUE_BASELINE.items() if column in pred}
 
 
 def catalogue_baseline(pred: Mapping[str, Any], mask: np.ndarray, fns,
                        network: Mapping[str, Any]) -> dict[str, Any]:
-    """Metrics of the classical photometric baseline on the same objects (``mask``):
-    column -> {label, sigma_mad, outlier_fraction, bias, per_fold, fold_std,
-    images_gain (of ``network``'s metrics over this method)}; {} without its columns."""
-    out = {}
+    """``catalogue_scores`` with, per column, per_fold, fold_std and images_gain
+    (of ``network``'s metrics over this method)."""
     z_spec, fold = np.asarray(pred["z_spec"], np.float64)[mask], np.asarray(pred["fold"])[mask]
-    for column, label in CATALOGUE_BASELINE.items():
-        if column not in pred:
-            continue
-        z_phot = np.asarray(pred[column], np.float64)[mask]
-        per_fold = _per_fold(fns, z_phot, z_spec, fold)
-        scores = _scores(fns, z_phot, z_spec)
-        out[column] = {"label": label, **scores, "per_fold": per_fold,
-                       "fold_std": {m: float(np.std([f[m] for f in per_fold.values()]))
-                                    for m in fns},
-                       "images_gain": images_gain(network, scores)}
+    out = catalogue_scores(pred, mask, fns)
+    for column, scores in out.items():
+        per_fold = _per_fold(fns, np.asarray(pred[column], np.float64)[mask], z_spec, fold)
+        scores.update(per_fold=per_fold, fold_std=_fold_std(per_fold, fns),
+                      images_gain=images_gain(network, scores))
     return out
+
+
+def _fold_std(per_fold: Mapping[str, Any], fns) -> dict[str, float]:
+    """Each metric's standard deviation across the folds of ``_per_fold``."""
+    return {m: float(np.std([f[m] for f in per_fold.values()])) for m in fns}
 
 
 def _per_fold(fns, z_phot, z_spec, fold) -> dict[str, Any]:
@@ -256,7 +258,7 @@ def evaluate_with_mask(pred: Mapping[str, Any], outlier_threshold: float, mag_i:
     out["point_estimates"] = {c: _scores(fns, np.asarray(pred[c], dtype=np.float64)[mask], z_spec)
                               for c in POINT_ESTIMATES if c in pred}
     out["per_fold"] = _per_fold(fns, z_phot, z_spec, fold)
-    out["fold_std"] = {m: float(np.std([f[m] for f in out["per_fold"].values()])) for m in fns}
+    out["fold_std"] = _fold_std(out["per_fold"], fns)
     out["catalogue_baseline"] = catalogue_baseline(pred, mask, fns, out)
     out["binned"] = _binned_variables(pred, mask, mag_i, z_phot, z_spec, fold, fns, n_bins)
     out["pit"] = pit_summary(metrics.pit(pdf, pred["bin_edges"], z_spec))

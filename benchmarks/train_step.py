@@ -73,6 +73,8 @@ def main(argv=None):
     parser.add_argument("--devices", type=int, default=None, help="default: all local devices")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    parser.add_argument("--peak-tflops", type=float, default=None,
+                        help="the device's measured peak (benchmarks/matmul_peak.py): prints MFU")
     parser.add_argument("--branch-width", default=ModelConfig.branch_width,
                         choices=sorted(BRANCH_WIDTHS))
     args = parser.parse_args(argv)
@@ -96,9 +98,13 @@ def main(argv=None):
                           "step_s_rounds": times[label], "step_gflop": runner.flops / 1e9,
                           "galaxies_per_s": args.batch / seconds, "compile_s": runner.compile_s}
         r = results[label]
+        mfu = ""
+        if args.peak_tflops:  # XLA's count of the step's flops over time, against the peak
+            r["mfu"] = r["step_gflop"] / 1e3 / seconds / args.peak_tflops
+            mfu = f"  MFU {r['mfu']:.1%}"
         print(f"{label:20s} params {r['params'] / 1e6:6.2f}M  {r['step_gflop']:8.1f} GFLOP/step  "
               f"step {r['step_s'] * 1e3:8.1f} ms  "
-              f"{r['galaxies_per_s']:9.1f} galaxies/s  (compile {r['compile_s']:.1f} s)")
+              f"{r['galaxies_per_s']:9.1f} galaxies/s  (compile {r['compile_s']:.1f} s){mfu}")
     ratio = results["early_2band_order1"]["step_s"] / results["baseline"]["step_s"]
     flop_ratio = results["early_2band_order1"]["step_gflop"] / results["baseline"]["step_gflop"]
     per_round = [m / b for m, b in zip(times["early_2band_order1"], times["baseline"])]

@@ -17,7 +17,10 @@ def bin_index(z_spec: jax.Array, bin_edges: jax.Array) -> jax.Array:
     """Index of the redshift bin holding each z_spec; values outside the grid
     go to the first or last bin. (B,) -> (B,) int32."""
     n_bins = bin_edges.shape[0] - 1
-    return jnp.clip(jnp.searchsorted(bin_edges, z_spec, side="right") - 1, 0, n_bins - 1)
+    # compare_all: one (B, n_bins + 1) comparison, where the default binary search is a
+    # sequential while loop (2% of a quick-scale train step on CPU); same result.
+    index = jnp.searchsorted(bin_edges, z_spec, side="right", method="compare_all")
+    return jnp.clip(index - 1, 0, n_bins - 1)
 
 
 def cross_entropy(outputs, z_spec, bin_edges):

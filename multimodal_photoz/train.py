@@ -23,6 +23,7 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from multimodal_photoz import losses, preprocess
+from multimodal_photoz.xla_options import compiler_options
 from multimodal_photoz.config.run import TrainConfig
 from multimodal_photoz.model import ModelConfig, PhotoZNet, init_params
 
@@ -119,7 +120,7 @@ def make_train_step(model_config: ModelConfig, train_config: TrainConfig, mesh=N
 
     rep, data = replicated(mesh), batch_sharding(mesh)
     return jax.jit(step, in_shardings=(rep, data, rep), out_shardings=(rep, rep),
-                   donate_argnums=(0,))
+                   donate_argnums=(0,), compiler_options=compiler_options())
 
 
 @functools.lru_cache(maxsize=64)  # one compiled function per (network, mesh, dropped set)
@@ -138,7 +139,8 @@ def make_predict_fn(model_config: ModelConfig, mesh=None, drop_modalities: tuple
         return {"pdf": outputs["pdf"], "z_regression": outputs["z_regression"]}
 
     rep, data = replicated(mesh), batch_sharding(mesh)
-    return jax.jit(predict, in_shardings=(rep, rep, data), out_shardings=data)
+    return jax.jit(predict, in_shardings=(rep, rep, data), out_shardings=data,
+                   compiler_options=compiler_options())
 
 
 @functools.lru_cache(maxsize=64)  # one compiled function per (network, loss, mesh)
@@ -158,7 +160,8 @@ def make_eval_loss_fn(model_config: ModelConfig, train_config: TrainConfig, mesh
         return value * jnp.sum(weight), jnp.sum(weight)
 
     rep, data = replicated(mesh), batch_sharding(mesh)
-    return jax.jit(loss, in_shardings=(rep, rep, data), out_shardings=(rep, rep))
+    return jax.jit(loss, in_shardings=(rep, rep, data), out_shardings=(rep, rep),
+                   compiler_options=compiler_options())
 
 
 def to_host(x: jax.Array) -> np.ndarray:

@@ -1,6 +1,7 @@
 import functools
 
 import chex
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from multimodal_photoz.model import (BACKBONES, ModelConfig, PhotoZNet, count_params,
                                      init_params, make_config)
-from multimodal_photoz.model.layers import InceptionBlock
+from multimodal_photoz.model.layers import InceptionBlock, pointwise_convs
 from multimodal_photoz.model.trunk import (BRANCH_WIDTHS, TABLE_C1_WIDTHS, Trunk, branch_scale,
                                            branch_stem_scale, trunk_scale)
 
@@ -211,16 +212,24 @@ def test_initialization_follows_flax_defaults_and_the_key():
 
 
 def test_branch_convolution_implementations_agree():
-    """Batched-matmul and grouped-convolution branches: same parameters, same outputs."""
-    outs = {}
-    for impl in ("matmul", "lax"):
+    """Split, batched-matmul and grouped-convolution branches: same parameters, same
+    outputs and same gradients (the split convolution has its own backward pass)."""
+    images = jax.random.normal(jax.random.key(1), (2, 16, 16, 4))
+    outs, grads = {}, {}
+    for impl in ("split", "matmul", "lax"):
         config = make_config("ugri", modality_size=2, fusion="very_early", width=0.2, n_bins=8,
                              branch_conv=impl)
         params = init_params(config, jax.random.key(0), 16)
-        images = jax.random.normal(jax.random.key(1), (2, 16, 16, 4))
-        outs[impl] = jax.jit(PhotoZNet(config).apply)({"params": params}, images, jnp.zeros(2))
-    np.testing.assert_allclose(outs["matmul"]["logits"], outs["lax"]["logits"], rtol=1e-4,
-                               atol=1e-5)
+        apply = PhotoZNet(config).apply
+        outs[impl] = jax.jit(apply)({"params": params}, images, jnp.zeros(2))
+        grads[impl] = jax.jit(jax.grad(lambda p: jnp.sum(
+            apply({"params": p}, images, jnp.zeros(2))["logits"] ** 2)))(params)
+    for impl in ("matmul", "lax"):
+        np.testing.assert_allclose(outs["split"]["logits"], outs[impl]["logits"], rtol=1e-4,
+                                   atol=1e-5)
+        chex.assert_trees_all_close(grads["split"], grads[impl], rtol=1e-3, atol=1e-5)
+    stem = grads["split"]["branches_size2"]["stem"]["conv5x5"]["kernel"]
+    assert stem.shape[0] == 3  # u_g, g_r, r_i: one kernel per branch
 
 
 def _filters(config, stamp=16):
@@ -306,3 +315,20 @@ def test_bfloat16_compute_keeps_float32_parameters_and_outputs():
     out = jax.eval_shape(lambda p, x, e: PhotoZNet(config).apply({"params": p}, x, e), params,
                          jnp.zeros((2, 16, 16, 5)), jnp.zeros(2))
     assert out["pdf"].dtype == jnp.float32 and out["z_regression"].dtype == jnp.float32
+
+
+def test_pointwise_convs_equal_separate_convolutions():
+    """The inception block's four 1x1 convolutions run as one product: same numbers as
+    four nn.Conv layers with the same kernels, and the block keeps nn.Conv's parameters."""
+    x = jax.random.normal(jax.random.key(0), (2, 6, 6, 5))
+    keys = jax.random.split(jax.random.key(1), 3)
+    convs = [(jax.random.normal(k, (1, 1, 5, f)), jnp.arange(f, dtype=jnp.float32))
+             for k, f in zip(keys, (3, 3, 4))]
+    fused = pointwise_convs(x, convs, jnp.float32)
+    for (kernel, bias), out in zip(convs, fused):
+        separate = nn.Conv(kernel.shape[-1], (1, 1)).apply(
+            {"params": {"kernel": kernel, "bias": bias}}, x)
+        np.testing.assert_allclose(out, separate, rtol=1e-5, atol=1e-5)
+    params = jax.eval_shape(InceptionBlock(scale=0.1).init, jax.random.key(0), x)["params"]
+    assert params["b5_reduce"]["kernel"].shape == (1, 1, 5, 10)  # int(0.65 * 16)
+    assert params["b1_conv1x1"]["bias"].shape == (11,)  # int(0.7 * 16)

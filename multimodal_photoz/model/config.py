@@ -12,6 +12,7 @@ from multimodal_photoz import modalities as modalities_lib
 
 FUSION_STAGES = ("extremely_early", "very_early", "early", "middle", "late")
 DTYPES = ("float32", "bfloat16")
+BRANCH_CONVS = ("auto", "split", "matmul", "lax")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +40,11 @@ class ModelConfig:
         trunk of k = 155, which reproduces the paper's Table C.1), ``sqrt``
         (Net_T's trunk, branch filters x sqrt(s/n), parameters x s/n) or
         ``linear`` (Net_T's trunk, branch filters x s/n).
-      branch_conv: convolution inside stacked branches: ``matmul`` (patches times
-        a batched matrix), ``lax`` (vmapped, i.e. grouped, convolution) or
-        ``auto`` (``matmul`` on CPU, ``lax`` on accelerators). Same parameters and
-        results either way.
+      branch_conv: convolution inside stacked branches: ``split`` (one ordinary
+        convolution per branch, ``split_conv``), ``matmul`` (patches times a
+        batched matrix), ``lax`` (vmapped, i.e. grouped, convolution) or ``auto``
+        (``split`` on CPU, ``lax`` on accelerators). Same parameters and results
+        either way (BENCHMARKS.md compares them).
       band_mask_input: append the (C,) band mask (1 = present) to the latent with
         E(B-V), so the head can tell an absent band from a band at its mean
         (BUILD.md, "Which objects are evaluated").
@@ -107,8 +109,8 @@ class ModelConfig:
         if self.branch_width not in BRANCH_WIDTHS:
             raise ValueError(f"unknown branch_width {self.branch_width!r}; "
                              f"known: {sorted(BRANCH_WIDTHS)}")
-        if self.branch_conv not in ("auto", "matmul", "lax"):
-            raise ValueError(f"unknown branch_conv {self.branch_conv!r}; known: auto, matmul, lax")
+        if self.branch_conv not in BRANCH_CONVS:
+            raise ValueError(f"unknown branch_conv {self.branch_conv!r}; known: {BRANCH_CONVS}")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; known: {DTYPES}")
 

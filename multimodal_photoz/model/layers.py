@@ -9,6 +9,9 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from multimodal_photoz.model.split_conv import split_conv
 
 # Net_T's filter counts (prior-networks.md: Treyer et al. 2024), which the width
 # rules multiply (the default, table_c1, gives other counts: trunk.TABLE_C1_WIDTHS).
@@ -47,7 +50,27 @@ class MatmulConv(nn.Module):
         return out + bias.astype(self.dtype)
 
 
-CONV_IMPLS = {"lax": nn.Conv, "matmul": MatmulConv}
+class SplitConv(nn.Module):
+    """A SAME/VALID convolution that stays one convolution per branch under
+    ``vmap`` over stacked branches (``split_conv``), where ``nn.Conv`` becomes
+    one grouped convolution. Same parameters and results as ``nn.Conv``."""
+
+    features: int
+    kernel_size: tuple[int, int]
+    padding: str = "SAME"
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x):
+        kh, kw = self.kernel_size
+        kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                            (kh, kw, x.shape[-1], self.features))
+        bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        out = split_conv(x.astype(self.dtype), kernel.astype(self.dtype), self.padding)
+        return out + bias.astype(self.dtype)
+
+
+CONV_IMPLS = {"lax": nn.Conv, "matmul": MatmulConv, "split": SplitConv}
 
 
 def make_conv(impl: str, features: int, size: int, padding: str, dtype, name: str) -> nn.Module:
@@ -84,12 +107,40 @@ class Stem(nn.Module):
         return jnp.tanh(x)
 
 
+class ConvParams(nn.Module):
+    """The parameters of a convolution, as ``nn.Conv`` names them (``kernel``
+    (kh, kw, C, F), ``bias`` (F,)), for a layer that computes it with others."""
+
+    features: int
+    size: int = 1
+
+    @nn.compact
+    def __call__(self, c_in: int) -> tuple[jax.Array, jax.Array]:
+        kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                            (self.size, self.size, c_in, self.features))
+        return kernel, self.param("bias", nn.initializers.zeros, (self.features,))
+
+
+def pointwise_convs(x: jax.Array, convs: list[tuple[jax.Array, jax.Array]], dtype) -> list[jax.Array]:
+    """Several 1x1 convolutions of one input as one matrix product: the kernels
+    (1, 1, C, F_i) are concatenated along F, so the input is read once and the
+    product is as wide as all of them; the result is split back per convolution.
+    (B, H, W, C) -> [(B, H, W, F_i)]. Same numbers as separate convolutions."""
+    kernel = jnp.concatenate([k[0, 0] for k, _ in convs], axis=-1).astype(dtype)
+    bias = jnp.concatenate([b for _, b in convs]).astype(dtype)
+    out = jnp.einsum("bhwc,cf->bhwf", x.astype(dtype), kernel) + bias
+    splits = np.cumsum([b.shape[0] for _, b in convs])[:-1]
+    return jnp.split(out, splits, axis=-1)
+
+
 class InceptionBlock(nn.Module):
     """Treyer-style inception block (prior-networks.md), ReLU, SAME padding.
 
     Four branches on k = 156 * scale filters, concatenated:
     1x1(0.65k)->5x5(k); 1x1(0.65k)->3x3(k); 1x1(0.65k)->avg-pool 2x2 stride 1;
     1x1(0.7k). (B, H, W, C) -> (B, H, W, 2k + 0.65k + 0.7k), 522 at scale 1.
+    The four 1x1 convolutions read the same input and run as one product
+    (``pointwise_convs``); their parameters are stored as four ``nn.Conv``s.
     """
 
     scale: float
@@ -101,12 +152,15 @@ class InceptionBlock(nn.Module):
         k = scaled(INCEPTION_K, self.scale)
         reduce = max(1, int(0.65 * k))
         conv = lambda f, size, name: make_conv(self.conv_impl, f, size, "SAME", self.dtype, name)
-        b5 = nn.relu(conv(k, 5, "b5_conv5x5")(nn.relu(conv(reduce, 1, "b5_reduce")(x))))
-        b3 = nn.relu(conv(k, 3, "b3_conv3x3")(nn.relu(conv(reduce, 1, "b3_reduce")(x))))
-        bp = nn.relu(conv(reduce, 1, "bp_reduce")(x))
+        c = x.shape[-1]
+        pointwise = [ConvParams(f, name=name)(c) for f, name in (
+            (reduce, "b5_reduce"), (reduce, "b3_reduce"), (reduce, "bp_reduce"),
+            (max(1, int(0.7 * k)), "b1_conv1x1"))]
+        r5, r3, rp, b1 = (nn.relu(y) for y in pointwise_convs(x, pointwise, self.dtype))
+        b5 = nn.relu(conv(k, 5, "b5_conv5x5")(r5))
+        b3 = nn.relu(conv(k, 3, "b3_conv3x3")(r3))
         # P19's pooling does not count the padding.
-        bp = nn.avg_pool(bp, (2, 2), strides=(1, 1), padding="SAME", count_include_pad=False)
-        b1 = nn.relu(conv(max(1, int(0.7 * k)), 1, "b1_conv1x1")(x))
+        bp = nn.avg_pool(rp, (2, 2), strides=(1, 1), padding="SAME", count_include_pad=False)
         return jnp.concatenate([b5, b3, bp, b1], axis=-1)
 
 

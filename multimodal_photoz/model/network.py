@@ -95,8 +95,12 @@ class PhotoZNet(nn.Module):
                                   conv_impl=stacked_conv_impl(cfg.branch_conv, len(members)),
                                   name=f"branches_size{size}")(stacked)
             out = out * keep[np.array(members)].astype(out.dtype)[:, None, None, None, None]
-            for j, i in enumerate(members):
-                features[i] = out[j]
+            # One transpose then a split along channels: indexing out[j] per branch would
+            # make the backward pass pad every branch's gradient to the whole stack.
+            g, b, h, w, c = out.shape
+            side_by_side = jnp.moveaxis(out, 0, -2).reshape(b, h, w, g * c)
+            for i, part in zip(members, jnp.split(side_by_side, g, axis=-1)):
+                features[i] = part
         return features
 
     @nn.compact

@@ -61,11 +61,11 @@ StackedBranches = nn.vmap(
 
 def stacked_conv_impl(setting: str, n_stacked: int) -> str:
     """Convolution used inside ``n_stacked`` stacked branches: for ``auto``,
-    ``matmul`` on CPU, where vmapped (grouped) convolutions are slow, and ``lax``
+    ``split`` on CPU, where vmapped (grouped) convolutions are slow, and ``lax``
     (a plain convolution for one branch, grouped for several) otherwise."""
     if setting != "auto":
         return setting
-    return "matmul" if n_stacked > 1 and jax.default_backend() == "cpu" else "lax"
+    return "split" if n_stacked > 1 and jax.default_backend() == "cpu" else "lax"
 
 
 def _sqrt_share(modality_size: int, n_bands: int) -> float:

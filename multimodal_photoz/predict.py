@@ -19,6 +19,7 @@ import numpy as np
 from multimodal_photoz import files, preprocess, train
 from multimodal_photoz.checkpoints import FINISHED_FILE, MemberCheckpoints, read_finished
 from multimodal_photoz.config import RunConfig
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.data.pipeline import band_channels, iterate_batches
 
 
@@ -115,7 +116,8 @@ class EnsemblePredictor:
         """Predicts ``indices`` of ``source`` in the given order.
 
         Returns:
-          ``id`` (n,) int64, ``pdf`` (n, n_bins) float32 (members' mean, not
+          ``id`` (n,) ids (int64, or numpy unicode for string ids), ``pdf`` (n, n_bins)
+          float32 (members' mean, not
           renormalized), ``z_regression`` (n,) float32 (members' mean).
         """
         channels = band_channels(source.bands, self.config.model.bands,
@@ -127,14 +129,14 @@ class EnsemblePredictor:
                                   channels=channels)
         for batch in batches:
             ids = batch.pop("id")
-            keep = ids >= 0
+            keep = id_kinds.usable(ids)  # padding rows: -1, or '' for string ids
             results = [self._predict(params, norm, batch) for params, norm in self.weights]
             out["id"].append(ids[keep])
             for key in ("pdf", "z_regression"):
                 per_member = np.stack([train.to_host(r[key])[keep] for r in results])
                 out[key].append(np.mean(per_member, axis=0))
         n_bins = self.config.model.n_bins
-        empty = {"id": np.zeros(0, np.int64), "pdf": np.zeros((0, n_bins), np.float32),
+        empty = {"id": source.catalogue()["id"][:0], "pdf": np.zeros((0, n_bins), np.float32),
                  "z_regression": np.zeros(0, np.float32)}
         return {k: np.concatenate(v) if v else empty[k] for k, v in out.items()}
 

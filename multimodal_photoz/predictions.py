@@ -5,7 +5,8 @@ One row per object (N objects, n_bins redshift bins):
 ====================  ==============  ===============================================
 dataset               shape, dtype    meaning
 ====================  ==============  ===============================================
-``id``                (N,) int64      object id (unique)
+``id``                (N,) int64      object id (unique); string ids (``data/format/ids.py``):
+                      or (N,) str     fixed-width UTF-8 in the file, numpy unicode when read
 ``fold``              (N,) int32      cross-validation fold in which it was tested
 ``pdf``               (N, n_bins) f4  ensemble-mean probability of each bin (rows sum to 1)
 ``bin_edges``         (n_bins+1,) f8  redshift bin edges, strictly increasing
@@ -36,6 +37,7 @@ import h5py
 import numpy as np
 
 from multimodal_photoz import __version__, files, metrics
+from multimodal_photoz.data.format import ids as id_kinds
 
 FORMAT_VERSION = 1
 PDF_SUM_TOLERANCE = 1e-3  # softmax outputs in float32 sum to 1 far better than this
@@ -44,6 +46,7 @@ POINT_ESTIMATES = {"z_median": metrics.pdf_median, "z_mean": metrics.pdf_mean,
 REQUIRED = ("id", "fold", "pdf", "bin_edges", "z_median", "z_mean", "z_mode", "z_regression")
 # z_knn, z_gbt: the classical photometric baseline (``photometric``), out of fold.
 OPTIONAL = ("z_spec", "mag_i", "ebv", "z_knn", "z_gbt")
+# "id": int64, or text (numpy unicode in memory, fixed-width UTF-8 in the file): ``ids.as_stored``.
 DTYPES = {"id": np.int64, "fold": np.int32, "pdf": np.float32, "bin_edges": np.float64,
           "bands_missing": np.int8,
           **{k: np.float32 for k in ("z_median", "z_mean", "z_mode", "z_regression") + OPTIONAL}}
@@ -59,7 +62,7 @@ def _fail(source: str, field: str, message: str) -> None:
 
 
 def _object(pred: Mapping[str, Any], index: int) -> str:
-    return f"object index {index} (id {int(pred['id'][index])})"
+    return f"object index {index} (id {id_kinds.canonical(pred['id'][index])})"
 
 
 def _check_shapes(pred: Mapping[str, Any], source: str, required: tuple[str, ...]) -> None:
@@ -67,8 +70,11 @@ def _check_shapes(pred: Mapping[str, Any], source: str, required: tuple[str, ...
         if field not in pred:
             _fail(source, field, "missing dataset")
     ids = np.asarray(pred["id"])
-    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-        _fail(source, "id", f"expected a 1-d integer array, got {ids.dtype} {ids.shape}")
+    if ids.ndim != 1 or ids.dtype.kind not in "iuU":
+        _fail(source, "id", f"expected a 1-d array of integer or text ids, got {ids.dtype} "
+                            f"{ids.shape}")
+    if ids.dtype.kind == "U" and not id_kinds.usable(ids).all():
+        _fail(source, "id", f"empty id at object index {int(np.argmin(id_kinds.usable(ids)))}")
     n = len(ids)
     pdf = np.asarray(pred["pdf"])
     if pdf.ndim != 2 or pdf.shape[0] != n:
@@ -114,7 +120,8 @@ def _check_values(pred: Mapping[str, Any], source: str) -> None:
     dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
     if dup.size:
         a, b = order[dup[0]], order[dup[0] + 1]
-        _fail(source, "id", f"duplicate id {int(ids[a])} at object indices {int(a)} and {int(b)}")
+        _fail(source, "id", f"duplicate id {id_kinds.canonical(ids[a])} at object indices "
+                            f"{int(a)} and {int(b)}")
     if "z_spec" in pred:
         z = np.nan_to_num(np.asarray(pred["z_spec"], dtype=np.float64), nan=0.0)
         if (z < 0).any():
@@ -142,7 +149,8 @@ def _assemble(fields: dict[str, Any], source: str) -> dict[str, np.ndarray]:
     for field in OPTIONAL:  # unlabelled data: no z_spec column at all
         if field in pred and pred[field].size and np.isnan(pred[field].astype(np.float64)).all():
             del pred[field]
-    pred = {k: v.astype(DTYPES[k], copy=False) for k, v in pred.items()}
+    pred = {k: id_kinds.as_stored(v) if k == "id" else v.astype(DTYPES[k], copy=False)
+            for k, v in pred.items()}
     missing = [k for k in POINT_ESTIMATES if k not in pred]
     validate_predictions(pred, source, tuple(k for k in REQUIRED if k not in missing))
     if missing:
@@ -175,7 +183,8 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
 
     Args:
       path: output file.
-      ids: (N,) unique int64 object ids; fold: (N,) int fold of each object.
+      ids: (N,) unique object ids, int64 or text (stored as fixed-width UTF-8);
+        fold: (N,) int fold of each object.
       pdf: (N, n_bins) bin probabilities (rows sum to 1); bin_edges: (n_bins+1,).
       z_regression: (N,) regression-head estimate.
       z_spec: (N,) or None; an all-NaN column (unlabelled data) is not written.
@@ -201,6 +210,10 @@ def write_predictions(path: str, *, ids: Any, fold: Any, pdf: Any, bin_edges: An
                     rows = max(1, min(len(values), (1 << 18) // max(values.shape[1], 1)))
                     f.create_dataset(name, data=values, chunks=(rows, values.shape[1]),
                                      compression="gzip", compression_opts=4, shuffle=True)
+                elif name == "id" and values.dtype.kind == "U":
+                    encoded = id_kinds.to_utf8(values)
+                    f.create_dataset(name, data=encoded.astype(
+                        h5py.string_dtype("utf-8", encoded.dtype.itemsize)))
                 else:
                     f.create_dataset(name, data=values)
             f.attrs.update(_attributes(config, bands, n_members, attrs))
@@ -219,8 +232,8 @@ def read_predictions(path: str, *, validate: bool = True) -> dict[str, Any]:
     """Read ``predictions.h5`` into a dict of numpy arrays plus ``'attrs'``.
 
     Returns:
-      {'id', 'fold', 'pdf', 'bin_edges', 'z_median', 'z_mean', 'z_mode',
-      'z_regression', and 'z_spec' / 'mag_i' / 'ebv' / 'bands_missing' when present,
+      {'id' (int64, or numpy unicode for string ids), 'fold', 'pdf', 'bin_edges',
+      'z_median', 'z_mean', 'z_mode', 'z_regression', and 'z_spec' / 'mag_i' / 'ebv' / 'bands_missing' when present,
       'attrs': {'config': dict, 'bands': str, 'n_members': int, 'created_utc': str, ...}}.
     Raises:
       FileNotFoundError; PredictionsError when the file is not HDF5 (truncated,
@@ -237,6 +250,12 @@ def read_predictions(path: str, *, validate: bool = True) -> dict[str, Any]:
     except OSError as err:  # h5py's message does not name the file
         raise PredictionsError(f"{path}: not a predictions file (not readable as HDF5: "
                                f"{err}); give a predictions .h5 written by photoz") from err
+    if "id" in pred and pred["id"].dtype.kind in "SO":  # string ids: UTF-8 bytes -> unicode
+        try:
+            pred["id"] = id_kinds.as_stored(pred["id"])
+        except UnicodeDecodeError as err:
+            raise PredictionsError(f"{path}: field 'id': text ids that are not UTF-8 "
+                                   f"({err})") from err
     if not any(name in pred for name in REQUIRED):  # another HDF5 file altogether
         raise PredictionsError(f"{path}: not a predictions file (none of the datasets "
                                f"{', '.join(REQUIRED)}); give a predictions .h5 written by photoz")
@@ -263,7 +282,8 @@ def to_qp(path: str) -> Any:
 
     ``qp.hist`` takes probability *densities* per bin (it renormalizes them to unit
     integral), hence the division by the bin widths. The ancillary arrays follow
-    RAIL's names for point estimates (``zmode``, ``zmean``, ``zmedian``).
+    RAIL's names for point estimates (``zmode``, ``zmean``, ``zmedian``); ``id`` is
+    int64, or numpy unicode for string ids.
     """
     try:
         import qp  # noqa: PLC0415  (optional, heavy)

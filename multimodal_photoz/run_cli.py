@@ -15,13 +15,15 @@ def build_run_config(settings: dict, data: str):
     and ``python -m experiments.*``)."""
     from multimodal_photoz.config import build
     from multimodal_photoz.data import open_dataset
+    from multimodal_photoz.data.format import ids as id_kinds
 
     source = open_dataset(data)
     catalogue = source.catalogue()
     z = np.asarray(catalogue["z_spec"], np.float64)
     largest = int(np.argmax(z))
     return build({**settings, "data.path": data}, data_bands=source.bands,
-                 z_spec_max=float(z[largest]), z_spec_max_id=int(catalogue["id"][largest]))
+                 z_spec_max=float(z[largest]),
+                 z_spec_max_id=id_kinds.python_value(catalogue["id"][largest]))
 
 
 def format_metrics(metrics: dict, where: str) -> str:

@@ -158,7 +158,8 @@ def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def pdf_grid(z_min: float, z_max: float | None, n_bins: int | None, z_spec_max: float,
-             data: str = "the data set", z_spec_max_id: int | None = None) -> tuple[float, int]:
+             data: str = "the data set", z_spec_max_id: int | str | None = None
+             ) -> tuple[float, int]:
     """(z_max, n_bins): given values, or the grid that covers the sample.
 
     Args:
@@ -189,7 +190,7 @@ def pdf_grid(z_min: float, z_max: float | None, n_bins: int | None, z_spec_max: 
 
 
 def build(settings: Mapping[str, Any], *, data_bands: Iterable[str],
-          z_spec_max: float, z_spec_max_id: int | None = None) -> RunConfig:
+          z_spec_max: float, z_spec_max_id: int | str | None = None) -> RunConfig:
     """The ``RunConfig`` that ``settings`` describe, on a data set with these bands.
 
     Args:

@@ -21,6 +21,7 @@ import numpy as np
 
 from multimodal_photoz import files
 from multimodal_photoz.config.run import RunConfig
+from multimodal_photoz.data.format import ids as id_kinds
 
 CONFIG_FILE = "config.json"
 LOCK_FILE = "train.lock"  # held (flock) by the training command using the workdir
@@ -41,11 +42,11 @@ def data_fingerprint(source) -> dict[str, Any]:
     mag AB of a flux of 1, and ``pixel_scale_arcsec``, None where the metadata
     does not say)."""
     catalogue = source.catalogue()
-    ids = np.ascontiguousarray(catalogue["id"], np.int64)
+    ids = catalogue["id"]  # int64, or string ids (``ids.digest``: their UTF-8 bytes)
     metadata = getattr(source, "metadata", {}) or {}
     return {"n_objects": int(len(ids)), "bands": "".join(source.bands),
             "stamp": int(source.stamp_size),
-            "ids_sha256": hashlib.sha256(ids.tobytes()).hexdigest()[:16],
+            "ids_sha256": id_kinds.digest(ids)[:16],
             "catalogue_sha256": {name: _sha256(catalogue[name]) for name in sorted(catalogue)},
             "images_sha256": source.images_sha256()[:16],
             "zeropoint_ab": metadata.get("zeropoint_ab"),

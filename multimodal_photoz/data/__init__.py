@@ -13,6 +13,9 @@
   DatasetWriter(out_dir, bands=..., name=...)  streaming writer (``.add(...)``)
   open_dataset(path) -> PhotozSource           random access, ``catalogue()``
   fold_of(ids, n_folds=5) -> (N,) int32        folds from a hash of the ids
+
+Ids are int64 or text (string ids, kept exactly), one kind per data set
+(``format/ids.py``).
 """
 
 from multimodal_photoz.data.format.checks import BadInputError

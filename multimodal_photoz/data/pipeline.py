@@ -9,7 +9,7 @@ by ``numpy.random.default_rng([s, e])``; global batch ``b`` is its slice
 ``[p*B/P, (p+1)*B/P)`` of every global batch (the rows its devices hold on a
 ``jax.make_mesh`` mesh, whose devices are ordered by process). With
 ``drop_remainder=False`` the last batch is completed with padding rows of
-weight 0 (zeros, id -1), so every object is seen exactly once. Reading runs
+weight 0 (zeros, id -1, or '' for string ids), so every object is seen exactly once. Reading runs
 in grain threads ahead of the consumer.
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.preprocess import BandMoments, BandStats
 
 # Batch columns sent to device, with their on-device dtype.
@@ -126,7 +127,8 @@ def iterate_batches(source, indices, *, batch_size: int, seed: int, epoch: int,
     Yields:
       {'image': (B,S,S,C) f32 raw fluxes, 'ebv': (B,) f32, 'z_spec': (B,) f32,
        'band_mask': (B,C) f32, 'weight': (B,) f32} jax Arrays and
-      'id': (B,) int64 numpy (-1 for padding), the ids of the whole global batch.
+      'id': (B,) numpy ids of the whole global batch, int64 or unicode like the
+      catalogue's (-1 or '' for padding: ``ids.usable``).
     """
     import grain
     import jax
@@ -150,7 +152,8 @@ def iterate_batches(source, indices, *, batch_size: int, seed: int, epoch: int,
     for rows, host in zip(batches, hosts):
         batch = {k: jax.make_array_from_process_local_data(
             sharding, v, (batch_size,) + v.shape[1:]) for k, v in host.items()}
-        batch["id"] = np.where(rows >= 0, ids[np.maximum(rows, 0)], -1).astype(np.int64)
+        batch["id"] = id_kinds.as_stored(
+            np.where(rows >= 0, ids[np.maximum(rows, 0)], id_kinds.padding(ids)))
         yield batch
 
 

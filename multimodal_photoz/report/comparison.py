@@ -12,14 +12,20 @@ from typing import Any
 import numpy as np
 
 from multimodal_photoz import files, metrics
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.report import evaluation, figures
 from multimodal_photoz.report.table3 import SIDES, format_p, format_table3  # noqa: F401  (format_p: re-export)
 
 
 def align_by_id(pred_a: Mapping[str, Any], pred_b: Mapping[str, Any],
                 names: tuple[str, str] = ("baseline", "multimodal")) -> tuple[np.ndarray, np.ndarray]:
-    """(N,) row orders sorting both runs by id; ValueError if they cover different objects."""
+    """(N,) row orders sorting both runs by id; ValueError if they cover different objects
+    (or one has integer ids and the other text ids)."""
     ids_a, ids_b = np.asarray(pred_a["id"]), np.asarray(pred_b["id"])
+    kinds = id_kinds.kind_of(ids_a), id_kinds.kind_of(ids_b)
+    if kinds[0] != kinds[1]:
+        raise ValueError(f"the {names[0]} run has {kinds[0]} ids, the {names[1]} run {kinds[1]} "
+                         "ids: they cover different objects; compare runs on the same data set")
     only_a, only_b = np.setdiff1d(ids_a, ids_b), np.setdiff1d(ids_b, ids_a)
     if len(ids_a) != len(ids_b) or only_a.size or only_b.size:
         raise ValueError(
@@ -47,7 +53,8 @@ def _aligned(pred_baseline, pred_multimodal, mag_i):
     differ = ~np.isclose(z_b, z_m, rtol=0, atol=1e-6, equal_nan=True)
     if differ.any():
         i = int(np.argmax(differ))
-        raise ValueError(f"z_spec differs between the runs for id {int(base['id'][i])}: {z_b[i]} vs {z_m[i]}")
+        obj = id_kinds.canonical(base["id"][i])
+        raise ValueError(f"z_spec differs between the runs for id {obj}: {z_b[i]} vs {z_m[i]}")
     mag = evaluation.mag_i_values(pred_baseline, mag_i)
     return base, multi, (None if mag is None else mag[order_b])
 

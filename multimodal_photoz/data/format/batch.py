@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from multimodal_photoz.data.format import checks
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.data.format.folds import fold_of
 from multimodal_photoz.data.format.schema import extra_dtype
 
@@ -76,14 +77,20 @@ class Batch:
         images = np.where(band_mask[:, None, None, :], images, np.float32(0))  # absent = 0
         return cls(images, z_spec, ebv, ids, band_mask, mags, extras, rows)
 
-    def check(self, bands: Sequence[str], source: str) -> np.ndarray:
-        """Checks every object of the batch once; returns the (B,) int64 ids.
+    def check(self, bands: Sequence[str], source: str, id_kind: str | None = None) -> np.ndarray:
+        """Checks every object of the batch once; returns the (B,) parsed ids.
 
+        Args:
+          bands: the data set's band names.
+          source: what the input is called in messages.
+          id_kind: the data set's id kind (``ids.KINDS``); None: this batch's.
+        Returns:
+          (B,) int64 or numpy unicode ids.
         Raises:
           checks.BadInputError: the first bad object (names ``source``, its id,
             row and field).
         """
-        ids, problems = checks.parse_ids(self.ids, self.rows)
+        ids, problems = checks.parse_ids(self.ids, self.rows, kind=id_kind)
         problems += checks.value_problems("z_spec", self.z_spec, self.rows)
         problems += checks.value_problems("ebv", self.ebv, self.rows)
         problems += checks.image_problems(self.images, self.band_mask, bands, self.rows)
@@ -95,10 +102,12 @@ class Batch:
         """feature -> (B, ...) array in the dtypes of the data set (``fold`` added).
 
         Args:
-          ids: (B,) int64, from ``check`` or already checked by the caller.
+          ids: (B,) int64 or numpy unicode, from ``check`` or already checked by the
+            caller.
         Raises:
           ValueError: an extra column with a reserved name or a non-numeric dtype.
         """
+        ids = id_kinds.as_stored(ids)
         batch = {"image": self.images, "id": ids, "fold": fold_of(ids),
                  "z_spec": np.asarray(self.z_spec, np.float32),
                  "ebv": np.asarray(self.ebv, np.float32), "band_mask": self.band_mask}

@@ -10,15 +10,16 @@ for arrays given in Python, by the ingest driver for users' files.
 from __future__ import annotations
 
 import dataclasses
-import re
+import decimal
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-# Ids are 64-bit integers read from files that may hold them as floats.
+from multimodal_photoz.data.format import ids as id_kinds
+
+# Integer ids may be read from files that hold them as floats: exact only below 2**53.
 _MAX_EXACT_FLOAT_INT = 2**53
-# Ids given as text: ASCII decimal digits only ('²' or '١٢' pass str.isdigit, not int()).
-_ID_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_ID_TEXT = id_kinds.INTEGER_TEXT
 
 # The largest spectroscopic redshift accepted: no galaxy is known beyond z ~ 15, so a
 # larger value is a unit or column mix-up (e.g. a velocity in km/s read as z).
@@ -50,7 +51,10 @@ class Problem:
     def message(self, source: str) -> str:
         """``<file>: object id=<id> (row <row>): field '<field>' <detail>``."""
         where = self.file or source
-        return (f"{where}: object id={self.obj_id} (row {self.row}): field '{self.field}' "
+        shown = self.obj_id
+        if isinstance(shown, str) and (not shown or shown != shown.strip()):
+            shown = repr(shown)  # an id that would not show: '' or with spaces around
+        return (f"{where}: object id={shown} (row {self.row}): field '{self.field}' "
                 f"{self.detail}")
 
     def with_id(self, obj_id) -> "Problem":
@@ -167,6 +171,17 @@ def _one_number(value) -> tuple[float, str]:
         return np.nan, f"is not a number ({value!r})"
 
 
+def _integral_text(text: str) -> int | None:
+    """The integer that a number written as text stands for ('4.0', '1e3'), read
+    exactly (never through float64); None if it is not an integer."""
+    if not id_kinds.NUMBER_TEXT.fullmatch(text):
+        return None
+    number = decimal.Decimal(text)
+    if not number.is_finite() or number.adjusted() > 40:  # far beyond int64: not expanded
+        return None
+    return int(number) if number == number.to_integral_value() else None
+
+
 def _one_id(value) -> tuple[int | None, str | None, str]:
     """(id, kind, detail) of one raw id; kind None when it is a valid id."""
     if value is None or value is np.ma.masked:
@@ -176,9 +191,11 @@ def _one_id(value) -> tuple[int | None, str | None, str]:
     if isinstance(value, str):
         value = str(value)  # np.str_ -> str, for messages
         text = value.strip()
-        if not _ID_TEXT.fullmatch(text):
+        if not text:
+            return None, "empty", f"is empty ({value!r}); every object needs an id"
+        number = int(text) if _ID_TEXT.fullmatch(text) else _integral_text(text)
+        if number is None:
             return None, "not_integer", f"is not an integer ({value!r})"
-        number = int(text)
     elif isinstance(value, (bool, np.bool_)):
         return None, "not_integer", f"is not an integer ({value!r})"
     elif isinstance(value, (int, np.integer)):
@@ -197,32 +214,59 @@ def _one_id(value) -> tuple[int | None, str | None, str]:
     return number, None, ""
 
 
-def parse_ids(values, rows=None) -> tuple[np.ndarray, list[Problem]]:
-    """Converts raw ids (ints, integral floats, digit strings) to int64.
+def parse_ids(values, rows=None, kind: str | None = None) -> tuple[np.ndarray, list[Problem]]:
+    """Parses raw ids: int64 ones (ints, integral floats, digit strings) or string ones.
 
+    The kind is that of the whole column (``ids.column_kind``) unless given.
     Every occurrence of an id that appears more than once is a problem.
 
     Args:
       values: (N,) raw ids, possibly a masked column.
       rows: (N,) input row numbers.
+      kind: 'int64' or 'string' (``ids.KINDS``); None decides from ``values``.
     Returns:
-      ids (N,) int64 (-1 where unusable) and the problems.
+      ids (N,) int64 (-1 where unusable) or numpy unicode ('' where unusable),
+      and the problems.
     """
+    kind = kind or id_kinds.column_kind(values)[0]
+    if kind == "string":
+        return _parse_string_ids(values, _rows(len(values), rows))
     if not np.ma.isMaskedArray(values) and np.asarray(values).dtype.kind in "iu":
         return _parse_integer_ids(np.asarray(values), _rows(len(values), rows))
-    values = list(np.ma.asarray(values, dtype=object)
-                  if np.ma.isMaskedArray(values) else np.asarray(values, dtype=object))
+    values = _raw_list(values)
     rows = _rows(len(values), rows)
     ids = np.full(len(values), -1, np.int64)
     problems = []
     for i, raw in enumerate(values):
-        number, kind, detail = _one_id(raw)
-        if kind is None:
+        number, why, detail = _one_id(raw)
+        if why is None:
             ids[i] = number
         else:
-            problems.append(Problem(int(rows[i]), "id", kind, detail, obj_id=raw))
+            problems.append(Problem(int(rows[i]), "id", why, detail, obj_id=raw))
     problems += duplicate_problems(ids, rows)
     return ids, problems
+
+
+def _raw_list(values) -> list:
+    """A column as read as a list of values (``np.ma.masked`` where masked)."""
+    if np.ma.isMaskedArray(values):
+        return list(np.ma.asarray(values, dtype=object))
+    return list(np.asarray(values, dtype=object))
+
+
+def _parse_string_ids(values, rows: np.ndarray) -> tuple[np.ndarray, list[Problem]]:
+    """``parse_ids`` of a column of string ids: each kept exactly, or a problem."""
+    raw = _raw_list(values)
+    texts, problems = [""] * len(raw), []
+    for i, value in enumerate(raw):
+        found = id_kinds.string_problem(value)
+        if found is None:
+            texts[i] = id_kinds.python_value(value)
+        else:
+            shown = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            problems.append(Problem(int(rows[i]), "id", *found, obj_id=shown))
+    ids = np.array(texts, dtype=str) if texts else np.zeros(0, "U1")
+    return ids, problems + duplicate_problems(ids, rows)
 
 
 def _parse_integer_ids(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[Problem]]:
@@ -241,25 +285,28 @@ def _parse_integer_ids(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
     return ids, problems + duplicate_problems(ids, rows)
 
 
-def duplicate_problems(ids: np.ndarray, rows=None, *, known: Mapping[int, int] | None = None
+def duplicate_problems(ids: np.ndarray, rows=None, *, known: Mapping | None = None
                        ) -> list[Problem]:
-    """One problem per occurrence of an id seen more than once (ids < 0 ignored).
+    """One problem per occurrence of an id seen more than once (unusable ids ignored:
+    -1, or '' for string ids).
 
     Args:
-      ids: (N,) int64.
+      ids: (N,) int64 or numpy unicode.
       rows: (N,) input row numbers.
       known: id -> row of ids accepted before this batch.
     """
     rows = _rows(len(ids), rows)
     known = known or {}
     uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    seen = np.isin(ids, list(known)) if known else np.zeros(len(ids), bool)
     problems = []
-    for i in np.flatnonzero((ids >= 0) & ((counts[inverse] > 1) | np.isin(ids, list(known)))):
+    for i in np.flatnonzero(id_kinds.usable(ids) & ((counts[inverse] > 1) | seen)):
+        obj_id = id_kinds.python_value(ids[i])
         others = [int(r) for r in rows[ids == ids[i]] if r != rows[i]]
-        others += [known[int(ids[i])]] if int(ids[i]) in known else []
+        others += [known[obj_id]] if obj_id in known else []
         also = ", ".join(map(str, sorted(others)))
         problems.append(Problem(int(rows[i]), "id", "duplicate",
-                                f"is duplicated (also in row {also})", obj_id=int(ids[i])))
+                                f"is duplicated (also in row {also})", obj_id=obj_id))
     return problems
 
 

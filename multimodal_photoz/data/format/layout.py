@@ -25,8 +25,11 @@ Features of one object (``features.json``):
                  with ``zeropoint_ab`` from the metadata.
   ``z_spec``     Scalar float32, spectroscopic redshift (>= 0).
   ``ebv``        Scalar float32, Galactic E(B-V) in mag (>= 0).
-  ``id``         Scalar int64, unique object id (>= 0).
-  ``fold``       Scalar int32, ``splitmix64(id) mod 5``.
+  ``id``         Scalar int64, unique object id (>= 0); or, in a data set of string
+                 ids (``schema.id_kind == 'string'``, see ``ids``), Text: the id's
+                 UTF-8 bytes in a bytes_list (numpy unicode in ``catalogue.npz``).
+  ``fold``       Scalar int32, ``splitmix64(id) mod 5``, or for string ids the first
+                 8 bytes (little-endian) of BLAKE2b of the UTF-8 id, mod 5 (``folds``).
   ``band_mask``  Tensor (C,) bool (stored as int64 0/1), True where the band is present.
   ``mag_<band>`` Scalar float32, AB magnitude, NaN where unknown (only for the
                  bands given when writing).

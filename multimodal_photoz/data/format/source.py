@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.data.format import layout, memory, wire
 from multimodal_photoz.data.format.schema import Schema
 from multimodal_photoz.data.format.shards import image_bytes
@@ -129,9 +130,11 @@ class PhotozSource:
             if located is None or located[1] != n_bytes:  # not our writer's layout
                 feature = tf_example_pb2.Example.FromString(record).features.feature
                 payload, offset = feature["image"].bytes_list.value[0], 0
-                record_id = feature["id"].int64_list.value[0]
+                record_id = _feature_value(feature["id"])
             else:
                 payload, (offset, _, record_id) = record, located
+            if isinstance(record_id, bytes):  # a string id: its UTF-8 bytes
+                record_id = record_id.decode("utf-8", "replace")
             if record_id != ids[idx[j]]:
                 raise ValueError(f"{self.path}: record {idx[j]} has id {record_id} but "
                                  f"{layout.CATALOGUE_FILE} says {ids[idx[j]]}; the data set is "
@@ -167,7 +170,7 @@ class PhotozSource:
 
         Returns:
           'image' (B, S, S, C) float32 and every catalogue column (B, ...);
-          padding rows hold zeros ('id' = -1).
+          padding rows hold zeros ('id' = -1, or '' for string ids).
         """
         idx = np.asarray(indices, np.int64)
         batch = {"image": self.read_images(idx)}
@@ -175,7 +178,7 @@ class PhotozSource:
         safe = np.where(pad, 0, idx)
         for name, column in self._catalogue.items():
             values = column[safe]
-            values[pad] = -1 if name == "id" else 0
+            values[pad] = id_kinds.padding(column) if name == "id" else 0
             batch[name] = values
         return batch
 
@@ -232,6 +235,9 @@ class PhotozSource:
         pixels = np.frombuffer(feature["image"].bytes_list.value[0], np.float32)
         out: dict[str, Any] = {"image": pixels.reshape(self.schema.image_shape).copy()}
         for name, (dtype, shape) in self.schema.columns().items():
+            if dtype == "string":
+                out[name] = np.str_(_feature_value(feature[name]).decode("utf-8"))
+                continue
             f = feature[name]
             values = f.float_list.value if f.HasField("float_list") else f.int64_list.value
             value = np.asarray(values).astype(dtype).reshape(shape)
@@ -249,6 +255,12 @@ class PhotozSource:
             if self[i]["id"] != self._catalogue["id"][i]:
                 raise ValueError(f"{self.path}: {layout.CATALOGUE_FILE} does not match the "
                                  f"records (object {i})")
+
+
+def _feature_value(feature):
+    """The single value of a tf.train.Feature: int, float or bytes."""
+    kind = feature.WhichOneof("kind")
+    return getattr(feature, kind).value[0] if kind else None
 
 
 def aligned_empty(shape: tuple[int, ...], dtype=np.float32, alignment: int = 64) -> np.ndarray:
@@ -288,7 +300,7 @@ def open_dataset(path) -> PhotozSource:
     """Opens a data set written by ``write_dataset`` for random access.
 
     ``len(source)``; ``source[i]`` -> {'image': (S,S,C) float32, 'z_spec': float32,
-    'ebv': float32, 'id': int64, 'fold': int32, 'band_mask': (C,) bool,
+    'ebv': float32, 'id': int64 or str (``ids``), 'fold': int32, 'band_mask': (C,) bool,
     'mag_<band>': float32, extras}; ``source.__getitems__(indices)``;
     ``source.catalogue()`` -> columns (N,); ``source.bands``, ``.stamp_size``,
     ``.metadata``.

@@ -3,8 +3,9 @@
 Parsing a record with protobuf copies the image payload twice; at about
 150 kB per 64x64x9 cutout those copies dominate reading. This walks the
 protobuf wire format (Example.features.feature map entries) just far enough
-to find where the ``image`` bytes and the ``id`` sit in the record, so that
-the pixels are read with one copy straight into the batch array.
+to find where the ``image`` bytes and the ``id`` (int64, or the UTF-8 bytes of
+a string id) sit in the record, so that the pixels are read with one copy
+straight into the batch array.
 Anything unexpected returns None and the caller falls back to protobuf.
 """
 
@@ -51,12 +52,28 @@ def _only_len_field(buf, start: int, end: int, number: int) -> tuple[int, int]:
     raise ValueError(f"field {number} not found")
 
 
-def image_and_id(record: bytes) -> tuple[int, int, int] | None:
+def _id_value(buf, start: int, end: int) -> int | bytes:
+    """The id in a Feature at [start, end): from its int64_list (field 3) or, for
+    string ids, its bytes_list (field 1: the UTF-8 bytes)."""
+    for field, wire, lo, hi in _fields(buf, start, end):
+        if field == 3 and wire == _LEN:                               # Int64List
+            for number, kind, lo2, hi2 in _fields(buf, lo, hi):
+                if number == 1:
+                    value = _varint(buf, lo2)[0] if kind == _LEN else lo2  # packed or not
+                    return value - (1 << 64) if value >= 1 << 63 else value
+        elif field == 1 and wire == _LEN:                             # BytesList
+            value = _only_len_field(buf, lo, hi, 1)
+            return bytes(buf[value[0]:value[1]])
+    raise ValueError("no id value")
+
+
+def image_and_id(record: bytes) -> tuple[int, int, int | bytes] | None:
     """Locates the image payload and reads the id of one serialized Example.
 
     Returns:
-      (image byte offset, image byte length, id), or None if the record does
-      not have the expected shape (then parse it with protobuf instead).
+      (image byte offset, image byte length, id: int, or the UTF-8 bytes of a
+      string id), or None if the record does not have the expected shape (then
+      parse it with protobuf instead).
     """
     try:
         features = _only_len_field(record, 0, len(record), 1)       # Example.features
@@ -70,12 +87,6 @@ def image_and_id(record: bytes) -> tuple[int, int, int] | None:
                 found[name] = _only_len_field(record, lo, hi, 2)      # entry.value: Feature
         image_list = _only_len_field(record, *found[b"image"], 1)     # Feature.bytes_list
         image = _only_len_field(record, *image_list, 1)               # BytesList.value[0]
-        int_list = _only_len_field(record, *found[b"id"], 3)          # Feature.int64_list
-        for field, wire, lo, hi in _fields(record, *int_list):
-            if field == 1:
-                value = _varint(record, lo)[0] if wire == _LEN else lo  # packed or not
-                value = value - (1 << 64) if value >= 1 << 63 else value
-                return image[0], image[1] - image[0], value
-        return None
+        return image[0], image[1] - image[0], _id_value(record, *found[b"id"])
     except (ValueError, IndexError, KeyError):
         return None

@@ -27,6 +27,7 @@ import numpy as np
 
 from multimodal_photoz.bands import check_wavelength_order
 from multimodal_photoz.data.format import checks, layout
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.data.format.batch import Batch
 from multimodal_photoz.data.format.schema import Schema
 from multimodal_photoz.data.format.shards import ShardWriter
@@ -47,8 +48,8 @@ class DatasetWriter:
       bands: band names of the image channels, in ascending wavelength order.
       name: data set name (also the TFDS name, made identifier-safe).
       metadata: JSON-able dict (survey, pixel_scale_arcsec, zeropoint_ab, ...).
-      stamp_size, mag_bands, extras: the schema; by default taken from the first
-        batch (extras: name -> dtype).
+      stamp_size, mag_bands, extras, id_kind: the schema; by default taken from the
+        first batch (extras: name -> dtype; id_kind: 'int64' or 'string', see ``ids``).
       overwrite: replace an existing ``out_dir`` (only once the new one is complete),
         if it is a data set holding nothing else (``layout.check_replaceable``).
       source: what the input is called in error messages.
@@ -66,8 +67,9 @@ class DatasetWriter:
 
     def __init__(self, out_dir, *, bands, name: str, metadata: Mapping[str, Any] | None = None,
                  stamp_size: int | None = None, mag_bands=None,
-                 extras: Mapping[str, str] | None = None, overwrite: bool = False,
-                 source: str = "input arrays", objects_per_shard: int | None = None):
+                 extras: Mapping[str, str] | None = None, id_kind: str | None = None,
+                 overwrite: bool = False, source: str = "input arrays",
+                 objects_per_shard: int | None = None):
         self.out_dir = Path(out_dir)
         if self.out_dir.exists() or self.out_dir.is_symlink():
             if not overwrite:
@@ -78,7 +80,10 @@ class DatasetWriter:
         self.name = str(name)
         self.metadata = _json_metadata(self.out_dir, metadata)
         self.source = source
-        self._declared = dict(stamp_size=stamp_size, mag_bands=mag_bands, extras=extras)
+        if id_kind is not None and id_kind not in id_kinds.KINDS:
+            raise ValueError(f"id_kind must be one of {id_kinds.KINDS}, got {id_kind!r}")
+        self._declared = dict(stamp_size=stamp_size, mag_bands=mag_bands, extras=extras,
+                              id_kind=id_kind)
         self._per_shard = objects_per_shard
         self.schema: Schema | None = None
         self._shards: ShardWriter | None = None
@@ -124,7 +129,8 @@ class DatasetWriter:
             absent bands are ignored and stored as zeros.
           z_spec: (B,) spectroscopic redshifts >= 0.
           ebv: (B,) Galactic E(B-V) >= 0, mag.
-          ids: (B,) unique integer ids >= 0.
+          ids: (B,) unique ids: integers >= 0, or text (see ``ids``; the kind of the
+            first batch, or ``id_kind``, is the data set's).
           band_mask: (B, C) bool, True where the band is present (default all).
           mags: band -> (B,) AB magnitudes, NaN where unknown.
           extras: name -> (B,) numeric per-object columns.
@@ -138,7 +144,7 @@ class DatasetWriter:
         given = Batch.arrange(self.bands, self.count, images=images, z_spec=z_spec, ebv=ebv,
                               ids=ids, band_mask=band_mask, mags=mags, extras=extras, rows=rows,
                               source=source)
-        id_array = given.check(self.bands, source)
+        id_array = given.check(self.bands, source, self.id_kind)
         count = self._append(given.stored(id_array), source)
         self._checked.append((id_array, given.rows))
         return count
@@ -150,13 +156,13 @@ class DatasetWriter:
         For callers that check each object where it enters, with the functions
         of ``checks`` (the ingest driver does, to stop or skip): the objects are
         not checked again, only the shapes of the batch and its features
-        against the data set's. Arguments as in ``add``; ids: (B,) int64,
-        unique in the whole data set, >= 0.
+        against the data set's. Arguments as in ``add``; ids: (B,) parsed ids
+        (int64 >= 0, or numpy unicode), unique in the whole data set.
         """
         given = Batch.arrange(self.bands, self.count, images=images, z_spec=z_spec, ebv=ebv,
                               ids=ids, band_mask=band_mask, mags=mags, extras=extras,
                               source=self.source)
-        return self._append(given.stored(np.asarray(ids, np.int64)), self.source)
+        return self._append(given.stored(id_kinds.as_stored(ids)), self.source)
 
     def _append(self, batch: dict[str, np.ndarray], source: str) -> int:
         """Writes a batch of stored features (feature -> (B, ...) array); returns B."""
@@ -171,20 +177,27 @@ class DatasetWriter:
         self.count += len(batch["id"])
         return len(batch["id"])
 
+    @property
+    def id_kind(self) -> str | None:
+        """'int64' or 'string': the data set's id kind (None until declared or the first batch)."""
+        return self.schema.id_kind if self.schema is not None else self._declared["id_kind"]
+
     def _start(self, batch: dict) -> None:
         """Fixes the schema from the first batch (or the declared one)."""
         declared = self._declared
         mags = {k[4:]: None for k in batch if k.startswith("mag_")}
         extras = {k: v for k, v in batch.items()
                   if k not in _BASE_KEYS and not k.startswith("mag_")}
-        inferred = Schema.infer(self.bands, batch["image"].shape, mags, extras)
+        inferred = Schema.infer(self.bands, batch["image"].shape, mags, extras,
+                                id_kinds.kind_of(batch["id"]))
         self.schema = Schema(
             bands=self.bands,
             stamp_size=declared["stamp_size"] or inferred.stamp_size,
             mag_bands=tuple(declared["mag_bands"]) if declared["mag_bands"] is not None
             else inferred.mag_bands,
             extras=tuple(declared["extras"].items()) if declared["extras"] is not None
-            else inferred.extras)
+            else inferred.extras,
+            id_kind=declared["id_kind"] or inferred.id_kind)
         image_bytes = int(np.prod(self.schema.image_shape)) * 4
         self._shards = ShardWriter(self.staging, self.schema.features(), self._per_shard
                                    or max(1, layout.TARGET_SHARD_BYTES // image_bytes))
@@ -195,6 +208,10 @@ class DatasetWriter:
         if stamp != self.schema.stamp_size:
             raise ValueError(f"{source}: field 'image' has stamps of {stamp} pixels; this data "
                              f"set has {self.schema.stamp_size}")
+        kind = id_kinds.kind_of(batch["id"])
+        if kind != self.schema.id_kind:
+            raise ValueError(f"{source}: field 'id': this batch's ids are {kind}, the data "
+                             f"set's are {self.schema.id_kind}; one data set holds one kind")
         want = set(self.schema.columns()) | {"image"}
         if set(batch) != want:
             raise ValueError(f"{source}: batch features {sorted(batch)} differ "
@@ -343,7 +360,8 @@ def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, m
       images: (N, S, S, C) float32 fluxes, bands in wavelength order; may be a
         memory-mapped or HDF5 array (read ``batch_size`` objects at a time).
       z_spec: (N,) float32 >= 0.  ebv: (N,) float32 >= 0, mag.
-      ids: (N,) int64, unique, >= 0.
+      ids: (N,) unique ids: int64 >= 0, or text (a column with any id that is not
+        an integer is a string-id data set, see ``ids``).
       bands: channel band names, ascending wavelength (``"griz"``).
       band_mask: (N, C) bool, True where present (default all present).
       mags: band -> (N,) AB magnitudes (NaN = unknown), stored as ``mag_<band>``.
@@ -363,7 +381,8 @@ def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, m
         if values is not None and len(values) != n:
             raise ValueError(f"{out_dir}: field '{field}' has {len(values)} rows, z_spec has {n}; "
                              "every column needs one row per object; nothing written")
-    with DatasetWriter(out_dir, bands=bands, name=name, metadata=metadata,
+    id_kind = id_kinds.column_kind(ids)[0]  # of the whole column, not batch by batch
+    with DatasetWriter(out_dir, bands=bands, name=name, metadata=metadata, id_kind=id_kind,
                        overwrite=overwrite) as writer:
         for start in range(0, max(n, 1), batch_size):
             part = slice(start, min(start + batch_size, n))

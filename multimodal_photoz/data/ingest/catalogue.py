@@ -10,9 +10,18 @@ from pathlib import Path
 import numpy as np
 
 from multimodal_photoz.bands import EFFECTIVE_WAVELENGTH_NM, parse_bands
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.data.format.checks import Problem
 from multimodal_photoz.data.ingest.columns import Chunk, RawColumns
 
+
+
+def _file_name_part(obj_id: int | str) -> bool:
+    """Whether an id can stand for ``{id}`` in a file name without leaving its
+    folder: no path separator, and not '.' or '..' (string ids are the survey's text)."""
+    text = str(obj_id)
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return text not in (".", "..") and not any(sep in text for sep in separators)
 
 class CatalogueInput:
     """A FITS or CSV catalogue with per-object FITS cutouts.
@@ -20,8 +29,9 @@ class CatalogueInput:
     Args:
       path: catalogue file (``.fits``/``.fit``/``.fits.gz`` or ``.csv``).
       cutouts: path pattern with ``{id}`` (or ``{row}``) and, unless ``mef``,
-        ``{band}``: ``cutouts/{id}_{band}.fits``. Relative patterns are relative
-        to the current directory.
+        ``{band}``: ``cutouts/{id}_{band}.fits``. ``{id}`` is the id's text: its
+        decimal digits, or a string id exactly as in the catalogue. Relative
+        patterns are relative to the current directory.
       bands: bands to read, in any order.
       mef: one multi-extension FITS file per object: image extensions whose
         EXTNAMEs are band letters are matched by name; otherwise the image
@@ -43,7 +53,7 @@ class CatalogueInput:
         self.mef = mef
         self.pattern = _check_pattern(cutouts, mef)
         self.inputs = (self.path, _pattern_directory(self.pattern))
-        self.table = _read_table(self.path)
+        self.table = _read_table(self.path, id_col)
         self._cols = {"id": self._column(id_col, "id"), "z_spec": self._column(z_col, "z"),
                       "ebv": self._column(ebv_col, "ebv")}
         names = {c.lower(): c for c in self.table.colnames}
@@ -73,22 +83,30 @@ class CatalogueInput:
         """Reads the cutouts of ``batch_size`` objects at a time.
 
         Args:
-          ids: (N,) int64 parsed ids, -1 where unusable (that object is not read).
+          ids: (N,) parsed ids, int64 or numpy unicode, -1 or '' where unusable
+            (that object is not read).
         """
+        usable = id_kinds.usable(ids)
         for lo in range(0, self.n, batch_size):
             rows = np.arange(lo, min(lo + batch_size, self.n))
             images, present, problems = [], np.zeros((len(rows), len(self.bands)), bool), []
             for k, row in enumerate(rows):
-                if ids[row] < 0:  # no usable id to find its files by
+                if not usable[row]:  # no usable id to find its files by
                     images.append(None)
                     continue
-                image, present[k], found = self._read_object(int(row), int(ids[row]))
+                image, present[k], found = self._read_object(
+                    int(row), id_kinds.python_value(ids[row]))
                 images.append(image)
                 problems += found
             yield Chunk(rows, images, present, problems)
 
-    def _read_object(self, row: int, obj_id: int) -> tuple[np.ndarray | None, np.ndarray, list]:
+    def _read_object(self, row: int, obj_id: int | str
+                     ) -> tuple[np.ndarray | None, np.ndarray, list]:
         """(H, W, C) image (or None), (C,) present, problems of one object."""
+        if "{id}" in self.pattern and not _file_name_part(obj_id):
+            return None, np.zeros(len(self.bands), bool), [Problem(
+                row, "id", "bad_id", f"{str(obj_id)!r} cannot be part of a cutout's file name "
+                "through {id}: it holds a path separator or is '.' or '..'", obj_id=obj_id)]
         planes, problems = (self._read_mef(row, obj_id) if self.mef
                             else self._read_band_files(row, obj_id))
         present = np.array([planes.get(b) is not None for b in self.bands])
@@ -111,10 +129,10 @@ class CatalogueInput:
                 image[..., c] = planes[b]
         return image, present, problems
 
-    def _path(self, row: int, obj_id: int, band: str | None) -> Path:
+    def _path(self, row: int, obj_id: int | str, band: str | None) -> Path:
         return Path(self.pattern.format(id=obj_id, row=row, band=band))
 
-    def _read_band_files(self, row: int, obj_id: int) -> tuple[dict, list[Problem]]:
+    def _read_band_files(self, row: int, obj_id: int | str) -> tuple[dict, list[Problem]]:
         planes, problems = {}, []
         for band in self.bands:
             path = self._path(row, obj_id, band)
@@ -129,7 +147,7 @@ class CatalogueInput:
                                         file=str(path)))
         return planes, problems
 
-    def _read_mef(self, row: int, obj_id: int) -> tuple[dict, list[Problem]]:
+    def _read_mef(self, row: int, obj_id: int | str) -> tuple[dict, list[Problem]]:
         path = self._path(row, obj_id, None)
         try:
             planes = _read_mef_planes(path, self.bands)
@@ -181,7 +199,19 @@ def _band_columns(mag_cols: Mapping[str, str] | str | None) -> Mapping[str, str]
     return dict(pairs)
 
 
-def _read_table(path: Path):
+def _as_text_pattern(name: str) -> str:
+    """An fnmatch pattern matching ``name`` in any case (astropy's converter keys)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.lower() != c.upper()
+                   else f"[{c}]" if c in "*?[]" else c for c in name)
+
+
+def _read_table(path: Path, id_col: str = "id"):
+    """The catalogue as an astropy Table. A CSV's id column is read as text, so
+    that every id reaches ``checks.parse_ids`` exactly as written: astropy's
+    Python reader (its fallback whenever the C reader fails, e.g. on non-ASCII
+    text) reads '10000_324608_4317' as the integer 100003246084317. Converters
+    need that Python reader (about 2.5 s per million rows)."""
+    from astropy.io import ascii as astropy_ascii
     from astropy.table import Table
 
     if not path.is_file():
@@ -191,12 +221,15 @@ def _read_table(path: Path):
            else "ascii.csv" if name.endswith(".csv") else None)
     if fmt is None:
         raise ValueError(f"{path}: catalogues must be FITS tables (.fits) or CSV (.csv)")
+    options = ({"converters": {_as_text_pattern(id_col): [astropy_ascii.convert_numpy(str)]}}
+               if fmt == "ascii.csv" else {})
     try:
-        return Table.read(path, format=fmt)
+        return Table.read(path, format=fmt, **options)
     except (OSError, ValueError, TypeError, IndexError) as err:  # astropy's, for a bad file
         hint = " (every line of a CSV needs one value per column)" if fmt == "ascii.csv" else ""
+        reason = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
         raise ValueError(f"{path}: cannot be read as a {fmt.split('.')[-1].upper()} "
-                         f"catalogue: {err}{hint}") from err
+                         f"catalogue: {reason}{hint}") from err
 
 
 def _read_fits_plane(path: Path) -> np.ndarray:

@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from multimodal_photoz.data.format import checks
+from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.data.format.checks import Problem
 
 
@@ -37,8 +38,11 @@ class Columns:
 
     Attributes:
       rows: (N,) 0-based input rows.
-      ids: (N,) int64 (-1 where unusable; see problems).
-      raw_ids: (N,) ids as read, for messages and file names.
+      ids: (N,) int64 (-1 where unusable; see problems), or numpy unicode ('' where
+        unusable) when the input's ids are text (``ids.column_kind``).
+      raw_ids: (N,) ids as read, for messages.
+      first_text_row: for string ids, the row of the first id that is not an
+        integer (what made the input a string-id one); else None.
       z_spec, ebv: (N,) float64, NaN where missing.
       mags: band -> (N,) float64 AB magnitudes, NaN where unknown.
       problems: the problems found in these columns.
@@ -51,12 +55,24 @@ class Columns:
     ebv: np.ndarray
     mags: dict[str, np.ndarray]
     problems: list[Problem]
+    first_text_row: int | None = None
+
+    @property
+    def id_kind(self) -> str:
+        """'int64' or 'string' (``ids.KINDS``)."""
+        return id_kinds.kind_of(self.ids)
 
     def usable_ids(self) -> np.ndarray:
-        """(N,) int64 ids, -1 where the id has a problem (no file is looked up by it)."""
+        """(N,) ids, -1 (or '') where the id has a problem (no file is looked up by it)."""
         ids = self.ids.copy()
-        ids[[p.row for p in self.problems if p.field == "id"]] = -1
+        ids[[p.row for p in self.problems if p.field == "id"]] = id_kinds.padding(ids)
         return ids
+
+    def label(self, row: int):
+        """The object's id for messages: the parsed id, or the raw value if unusable."""
+        if id_kinds.usable(self.ids[row:row + 1])[0]:
+            return id_kinds.python_value(self.ids[row])
+        return self.raw_ids[row]
 
 
 @dataclasses.dataclass
@@ -79,11 +95,14 @@ class Chunk:
 def check_columns(raw: RawColumns) -> Columns:
     """Parses the scalar columns and checks every object's ids, z_spec, ebv and magnitudes.
 
-    Returns every problem of the whole input, each naming its object (the
-    parsed id, or the raw value where the id is unusable).
+    The ids are int64, or strings when any of them is text that is not an
+    integer (``ids.column_kind``: decided on the whole input). Returns every
+    problem of the whole input, each naming its object (the parsed id, or the
+    raw value where the id is unusable).
     """
     rows = np.arange(len(raw.ids))
     ids, problems = checks.parse_ids(raw.ids, rows)
+    first_text_row = id_kinds.column_kind(raw.ids)[1]
     z, z_text = checks.parse_numbers("z_spec", raw.z_spec, rows)
     ebv, ebv_text = checks.parse_numbers("ebv", raw.ebv, rows)
     parsed = {b: checks.parse_numbers("mag_" + b, v, rows) for b, v in raw.mags.items()}
@@ -98,9 +117,8 @@ def check_columns(raw: RawColumns) -> Columns:
                  if (p.row, p.field) not in said]
     raw_ids = (list(np.ma.asarray(raw.ids, dtype=object).filled(None))
                if np.ma.isMaskedArray(raw.ids) else list(raw.ids))
-    raw_ids = [r.decode() if isinstance(r, bytes) else r for r in raw_ids]
-    problems = [p if p.obj_id is not None or p.field == "id" else
-                dataclasses.replace(p, obj_id=raw_ids[p.row] if ids[p.row] < 0
-                                    else int(ids[p.row]))
-                for p in problems]
-    return Columns(rows, ids, raw_ids, z, ebv, mags, problems)
+    raw_ids = [r.decode("utf-8", "replace") if isinstance(r, bytes) else r for r in raw_ids]
+    columns = Columns(rows, ids, raw_ids, z, ebv, mags, [], first_text_row)
+    columns.problems = [p if p.obj_id is not None or p.field == "id" else
+                        dataclasses.replace(p, obj_id=columns.label(p.row)) for p in problems]
+    return columns

@@ -12,11 +12,14 @@ Inputs (``readers.READERS``): an image cube (.npz / HDF5), or a catalogue
   or infinite. Absent bands are an error unless ``allow_missing_bands``; then
   the channel is zero-filled and ``band_mask`` is False for it. An object
   needs at least one band;
+- ids are int64, or text when any id of the input is text that is not an
+  integer (``format/ids.py``): string ids are kept exactly, ``{id}`` in a cutout
+  pattern is the id's text;
 - bad objects (non-finite pixels, wrong shapes, missing or unreadable files,
-  missing / negative / infinite z_spec or E(B-V), missing, non-integer,
-  negative or duplicated ids, infinite magnitudes) stop the ingestion with an
-  error naming the file, the object (id and 0-based input row) and the field,
-  and nothing is written. With ``on_bad='skip'`` they are left out instead:
+  missing / negative / infinite z_spec or E(B-V), missing, empty, non-integer
+  (a number such as 4.5), negative or duplicated ids, infinite magnitudes) stop
+  the ingestion with an error naming the file, the object (id and 0-based input
+  row) and the field, and nothing is written. With ``on_bad='skip'`` they are left out instead:
   ``excluded.csv`` in the data set lists each (row, id, file, field, reason,
   detail), and the counts are reported. Every occurrence of a duplicated id
   is excluded.
@@ -106,14 +109,14 @@ def ingest(reader, config: IngestConfig) -> IngestReport:
     metadata = dict(config.metadata)
     with DatasetWriter(config.out_dir, bands=assemble.bands, name=name, metadata=metadata,
                        overwrite=config.overwrite, source=reader.source,
-                       mag_bands=tuple(columns.mags), extras={},
+                       mag_bands=tuple(columns.mags), extras={}, id_kind=columns.id_kind,
                        stamp_size=config.stamp) as writer:
         for chunk in reader.chunks(config.batch_size, columns.usable_ids()):
             images, band_mask, loading = assemble(chunk)
             problems = [q for r in chunk.rows for q in column_problems.get(int(r), [])]
-            problems += [p.with_id(_id_label(columns, p.row)) for p in loading]
+            problems += [p.with_id(columns.label(p.row)) for p in loading]
             flagged = {p.row for p in problems}
-            problems += [p.with_id(_id_label(columns, p.row)) for p in checks.image_problems(
+            problems += [p.with_id(columns.label(p.row)) for p in checks.image_problems(
                 images, band_mask, assemble.bands, chunk.rows)
                 if not (p.kind == "no_band" and p.row in flagged)]  # already explained
             if config.on_bad == "error":
@@ -155,7 +158,3 @@ def check_out_apart(out_dir, inputs) -> None:
             raise ValueError(f"--out {out_dir} {relation} the input {given}; writing there "
                              "would replace it: choose another --out")
 
-
-def _id_label(columns, row: int):
-    """The object's id for messages: the parsed id, or the raw value if unusable."""
-    return int(columns.ids[row]) if columns.ids[row] >= 0 else columns.raw_ids[row]

@@ -10,7 +10,8 @@ Every reader has:
   columns() -> RawColumns     the scalars of every object, as read
   chunks(batch_size, ids) -> Iterator[Chunk]
                               the images, ``batch_size`` objects at a time; ``ids``
-                              (N,) int64 parsed ids, -1 where unusable
+                              (N,) parsed ids (int64, or numpy unicode for string
+                              ids), -1 or '' where unusable
   close()
 
 A new kind of input is one entry here (and its ``photoz ingest`` options).

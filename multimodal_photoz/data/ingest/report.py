@@ -32,6 +32,9 @@ class IngestReport:
         removed before writing.
       kept_partials: unfinished writes to the same path that were left (in use, or
         not recognisably ours).
+      id_kind: 'int64' or 'string' (``format/ids.py``).
+      first_text_id: for string ids, (row, id) of the first id that is not an
+        integer: what made every id of the input text.
     """
 
     path: Path
@@ -45,6 +48,8 @@ class IngestReport:
     excluded_file: Path | None = None
     removed_partials: list[Path] = dataclasses.field(default_factory=list)
     kept_partials: list[Path] = dataclasses.field(default_factory=list)
+    id_kind: str = "int64"
+    first_text_id: tuple[int, str] | None = None
 
     def summary(self) -> str:
         """Human-readable counts, one item per line."""
@@ -52,6 +57,10 @@ class IngestReport:
                  f"{self.read - self.written}",
                  f"bands {''.join(self.bands)} (wavelength order), "
                  f"stamps {self.stamp}x{self.stamp}"]
+        if self.id_kind == "string":
+            row, text = self.first_text_id or (None, None)
+            lines.append("ids are text (string ids), kept exactly" + (
+                f": row {row} holds {text!r}, not an integer" if row is not None else ""))
         lines += [f"  excluded, {reason}: {n}" for reason, n in sorted(self.excluded.items())]
         lines += [f"  {what} to {self.stamp}x{self.stamp}: {n} objects"
                   for what, n in sorted(self.resized.items())]
@@ -88,7 +97,9 @@ def make_report(writer, reader, columns, excluded: list[Problem], assemble,
         bands=assemble.bands,
         masked={b: int(n) for b, n in zip(assemble.bands, masked) if n},
         excluded_file=Path(writer.out_dir) / EXCLUDED_FILE if excluded else None,
-        removed_partials=list(writer.removed_partials), kept_partials=list(writer.kept_partials))
+        removed_partials=list(writer.removed_partials), kept_partials=list(writer.kept_partials),
+        id_kind=columns.id_kind, first_text_id=None if columns.first_text_row is None else
+        (columns.first_text_row, str(columns.raw_ids[columns.first_text_row])))
 
 
 def ingest_metadata(reader, report: IngestReport) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 batch by batch, average the members' PDFs and regression estimates.
 
 Used at the end of training (each object by the seeds of the fold that never
-saw it, Sect. 3.4) and by ``photoz predict`` (new objects by every member).
+saw it, Sect. 3.4) and by ``photoz predict`` (new objects by every member, in
+chunks that survive an interruption: ``predict_stream``).
 Nothing here writes into a run's folder.
 """
 
@@ -16,7 +17,7 @@ import sys
 import jax
 import numpy as np
 
-from multimodal_photoz import files, preprocess, train
+from multimodal_photoz import files, predictions, preprocess, train
 from multimodal_photoz.checkpoints import FINISHED_FILE, MemberCheckpoints, read_finished
 from multimodal_photoz.config import RunConfig
 from multimodal_photoz.data.format import ids as id_kinds
@@ -94,13 +95,21 @@ def restore(workdir: str, member: Member, target: train.TrainState) -> train.Tra
     return state
 
 
+def _to_host(x: jax.Array) -> np.ndarray:
+    """A batch's output as numpy: copied from this process's devices when they
+    hold all of it (a local mesh), else gathered across processes."""
+    return np.asarray(x) if x.is_fully_addressable else train.to_host(x)
+
+
 class EnsemblePredictor:
     """PDFs of objects averaged over a list of members' states.
 
     Args:
       config: the run's configuration (network, evaluation batch size).
       states: the members' ``TrainState``s; only ``params`` and ``norm`` are kept.
-      mesh: the device mesh (batches are sharded over its ``data`` axis).
+      mesh: the device mesh (batches are sharded over its ``data`` axis); a mesh
+        of one process's devices (``jax.local_devices()``) predicts with no
+        collective across processes, each process reading its own objects.
       drop_modalities: modality names whose features are zeroed (Sect. 7.4).
     """
 
@@ -123,17 +132,20 @@ class EnsemblePredictor:
         channels = band_channels(source.bands, self.config.model.bands,
                                  data_path or getattr(source, "path", "data"))
         out = {"id": [], "pdf": [], "z_regression": []}
+        # a mesh of this process's devices only: it reads whole batches itself
+        local = all(d.process_index == jax.process_index() for d in self.mesh.devices.flat)
         batches = iterate_batches(source, np.asarray(indices, np.int64),
                                   batch_size=self.config.evaluation.batch_size, seed=0, epoch=0,
                                   shuffle=False, drop_remainder=False, mesh=self.mesh,
-                                  channels=channels)
+                                  process_index=0 if local else None,
+                                  process_count=1 if local else None, channels=channels)
         for batch in batches:
             ids = batch.pop("id")
             keep = id_kinds.usable(ids)  # padding rows: -1, or '' for string ids
             results = [self._predict(params, norm, batch) for params, norm in self.weights]
             out["id"].append(ids[keep])
             for key in ("pdf", "z_regression"):
-                per_member = np.stack([train.to_host(r[key])[keep] for r in results])
+                per_member = np.stack([_to_host(r[key])[keep] for r in results])
                 out[key].append(np.mean(per_member, axis=0))
         n_bins = self.config.model.n_bins
         empty = {"id": source.catalogue()["id"][:0], "pdf": np.zeros((0, n_bins), np.float32),
@@ -141,13 +153,19 @@ class EnsemblePredictor:
         return {k: np.concatenate(v) if v else empty[k] for k, v in out.items()}
 
 
-def catalogue_columns(catalogue: dict, rows: np.ndarray, data_bands, model_bands
-                      ) -> dict[str, np.ndarray]:
+def catalogue_columns(catalogue: dict, rows: np.ndarray, data_bands, model_bands,
+                      with_z_spec: bool | None = None) -> dict[str, np.ndarray]:
     """The per-object columns predictions.h5 copies from a data set's catalogue:
     ``ebv``, ``z_spec`` (where known), ``mag_i`` and ``bands_missing`` (how many
-    of the model's bands each object lacks), for the given rows."""
+    of the model's bands each object lacks), for the given rows.
+
+    ``with_z_spec``: copy ``z_spec`` (True), or not (False); None: where any of
+    the rows has one (a chunk of a larger file passes the whole file's choice).
+    """
     out = {"ebv": catalogue["ebv"][rows]}
-    if "z_spec" in catalogue and np.isfinite(catalogue["z_spec"][rows]).any():
+    if with_z_spec is None:
+        with_z_spec = "z_spec" in catalogue and np.isfinite(catalogue["z_spec"][rows]).any()
+    if with_z_spec and "z_spec" in catalogue:
         out["z_spec"] = catalogue["z_spec"][rows]
     if "mag_i" in catalogue:
         out["mag_i"] = catalogue["mag_i"][rows]
@@ -191,6 +209,9 @@ def check_data_scale(fingerprint: dict, metadata: dict, workdir: str, data: str)
         if key == "zeropoint_ab" and trained is not None and given is not None:
             message += f" (fluxes {10 ** (0.4 * abs(trained - given)):.3g} times apart)"
         ingest = f"with {flag} {trained:g}" if trained is not None else f"without {flag}"
+        if key == "zeropoint_ab" and trained is not None and given is not None:
+            ingest += (f", or converted by ingest: --zeropoint-ab {given:g} "
+                       f"--to-zeropoint-ab {trained:g}")
         raise ValueError(f"{message}; predict only data on the run's scale (ingested {ingest})")
 
 
@@ -253,43 +274,77 @@ def check_data_fits(config: RunConfig, fingerprint: dict, source, workdir: str,
     check_data_scale(fingerprint, source.metadata, workdir, data)
 
 
-def predict_with_run(workdir: str, data: str, out: str, mesh=None) -> dict[str, np.ndarray]:
-    """Writes ``out`` (predictions.h5 format) for every object of the data set ``data``.
-
-    The PDF of an object is the mean over every member of the run (all folds
-    and seeds; every one must have finished). ``fold`` is -1 (no member saw these objects); ``z_spec`` is
-    copied where the data set has it. Reads the run, never writes into it.
-
-    A band masked in every object is reported on stderr.
-
-    Raises:
-      ValueError: a member is unfinished or damaged, ``out`` is a folder, or the
-        data do not fit the run (stamp size, bands, flux zeropoint, pixel scale).
-    """
-    from multimodal_photoz import predictions
-    from multimodal_photoz.config import load_run_config
-    from multimodal_photoz.data import open_dataset
-
-    check_out(out, workdir)
-    config, fingerprint = load_run_config(workdir)
-    source = open_dataset(data)
-    check_data_fits(config, fingerprint, source, workdir, data)
-    catalogue = source.catalogue()
+def _warn_masked_bands(catalogue: dict, source, config: RunConfig, data: str) -> None:
     if "band_mask" in catalogue and files.is_primary():
         for message in masked_band_warnings(catalogue["band_mask"], source.bands,
                                             config.model.bands, data):
             print(f"photoz predict: warning: {message}", file=sys.stderr)
-    members = members_of(config, range(config.ensemble.n_folds))  # every member of the run
-    mesh = mesh or train.make_mesh()
-    result = predictor_for(workdir, config, members, source.stamp_size, mesh).predict(
-        source, np.arange(len(source)), data)
-    fields = {"ids": result["id"], "fold": np.full(len(result["id"]), -1, np.int32),
-              "pdf": normalized(result["pdf"]), "bin_edges": config.model.bin_edges(),
-              "z_regression": result["z_regression"].astype(np.float32),
-              **catalogue_columns(catalogue, np.arange(len(source)), source.bands,
-                                  config.model.bands)}
-    if files.is_primary():
-        predictions.write_predictions(out, **fields, config=config.to_dict(),
-                                      bands="".join(config.model.bands), n_members=len(members),
-                                      attrs={"run": os.path.abspath(workdir), "data": data})
-    return fields
+
+
+def predict_with_run(workdir: str, data: str, out: str, mesh=None, *,
+                     chunk_size: int | None = None, pdf_dtype: str = "float32",
+                     catalogue: str | None = None):
+    """Writes ``out`` (predictions.h5 format) for every object of the data set ``data``,
+    chunk by chunk, resuming an interrupted call (``predict_stream``).
+
+    The PDF of an object is the mean over every member of the run (all folds
+    and seeds; every one must have finished). ``fold`` is -1 (no member saw
+    these objects); ``z_spec`` is copied where the data set has it. Reads the
+    run, never writes into it. A band masked in every object is reported on stderr.
+
+    Chunks of ``chunk_size`` objects (default ``predict_stream.DEFAULT_CHUNK_SIZE``,
+    rounded up to a multiple of the run's evaluation batch size) are written as
+    parts in ``<out>.parts/`` (``prediction_parts``) and joined into ``out``,
+    which holds the same values whatever the chunk size and however often the
+    call was interrupted. Memory does not grow with the number of objects N
+    except through per-object columns: the data set's catalogue (loaded whole
+    by ``open_dataset``: ids, z_spec, ebv, band_mask, ...), the optional columns
+    copied from it (once, to decide which ``out`` holds), string ids encoded once
+    (to size the id column), and the id column read back at the end to check
+    that ids are unique.
+
+    Args:
+      mesh: the devices to predict on (default: this process's devices).
+      pdf_dtype: how ``pdf`` is stored (``predictions.PDF_DTYPES``).
+      catalogue: also write the compact catalogue (``compact_catalogue``) there.
+    Returns:
+      a ``predict_stream.PredictionSummary``.
+    Raises:
+      ValueError: a member is unfinished or damaged, ``out`` or ``catalogue``
+        cannot be written, the data do not fit the run (stamp size, bands, flux
+        zeropoint, pixel scale), or ``<out>.parts`` holds the parts of another
+        prediction (other run, data, chunk size or pdf dtype).
+    """
+    from multimodal_photoz import compact_catalogue, prediction_parts, predict_stream
+    from multimodal_photoz.config import load_run_config
+    from multimodal_photoz.data import open_dataset
+
+    check_out(out, workdir)
+    if pdf_dtype not in predictions.PDF_DTYPES:
+        raise ValueError(f"--pdf-dtype {pdf_dtype}: give one of "
+                         f"{', '.join(predictions.PDF_DTYPES)}")
+    if catalogue is not None:
+        compact_catalogue.check_path(catalogue)
+        if os.path.abspath(catalogue) == os.path.abspath(out):
+            raise ValueError(f"--catalogue {catalogue}: the same file as --out; give another path")
+        run_abs = os.path.abspath(workdir)
+        if os.path.commonpath([os.path.abspath(catalogue), run_abs]) == run_abs:
+            raise ValueError(f"--catalogue {catalogue}: inside the run {workdir}; prediction "
+                             "never writes into a run, give a path outside it")
+    config, fingerprint = load_run_config(workdir)
+    source = open_dataset(data)
+    check_data_fits(config, fingerprint, source, workdir, data)
+    catalogue_table = source.catalogue()
+    _warn_masked_bands(catalogue_table, source, config, data)
+    every_row = catalogue_columns(catalogue_table, np.arange(len(source)), source.bands,
+                                  config.model.bands)
+    size = predict_stream.chunk_size_for(
+        predict_stream.DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+        config.evaluation.batch_size)
+    job = predict_stream.Job(
+        workdir=workdir, data=data, out=out, config=config, source=source,
+        members=members_of(config, range(config.ensemble.n_folds)),  # every member of the run
+        plan=prediction_parts.ChunkPlan(len(source), size),
+        columns=predictions.optional_columns(every_row), pdf_dtype=pdf_dtype,
+        mesh=mesh or train.make_mesh(jax.local_devices()))
+    return job.run(catalogue)

@@ -39,6 +39,7 @@ from multimodal_photoz.metrics.pdf import (  # noqa: F401
     pdf_mean,
     pdf_median,
     pdf_mode,
+    pdf_quantile,
     pit,
 )
 from multimodal_photoz.metrics.binning import (  # noqa: F401

@@ -26,8 +26,7 @@ from multimodal_photoz.metrics._checks import (
 def pdf_median(pdf: Any, bin_edges: Any) -> np.ndarray:
     """Median of each histogram PDF: the paper's point estimate z_phot (Sect. 5.1).
 
-    The redshift where the piecewise-linear CDF reaches 0.5, interpolated
-    linearly inside the bin where it crosses (probability is uniform in a bin).
+    The redshift where the piecewise-linear CDF reaches 0.5 (``pdf_quantile``).
 
     Args:
       pdf: (N, n_bins) non-negative probabilities; each row is divided by its sum.
@@ -35,15 +34,32 @@ def pdf_median(pdf: Any, bin_edges: Any) -> np.ndarray:
     Returns:
       (N,) float64 redshifts.
     """
+    return pdf_quantile(pdf, bin_edges, 0.5)
+
+
+def pdf_quantile(pdf: Any, bin_edges: Any, q: float) -> np.ndarray:
+    """The ``q`` quantile of each histogram PDF: the redshift where the
+    piecewise-linear CDF first reaches ``q``, interpolated linearly inside the
+    bin where it crosses (probability is uniform in a bin).
+
+    Args:
+      pdf: (N, n_bins) non-negative probabilities; each row is divided by its sum.
+      bin_edges: (n_bins + 1,) strictly increasing redshift bin edges.
+      q: in (0, 1]; 0.5 is the median, 0.16 and 0.84 bound the central 68%.
+    Returns:
+      (N,) float64 redshifts.
+    """
+    if not 0.0 < q <= 1.0:
+        raise ValueError(f"q: a quantile must be in (0, 1], got {q}")
     edges = _check_edges(bin_edges)
     pdf = _check_pdf(pdf, edges)
     out = np.empty(len(pdf))
     for rows in _row_chunks(len(pdf), pdf.shape[1]):
         cdf = _chunk_cdf(pdf[rows], rows.start)
-        j = np.argmax(cdf >= 0.5, axis=1)  # first bin whose right-edge CDF reaches 0.5
+        j = np.argmax(cdf >= q, axis=1)  # first bin whose right-edge CDF reaches q
         r = np.arange(len(cdf))
         before = np.where(j > 0, cdf[r, j - 1], 0.0)
-        frac = (0.5 - before) / (cdf[r, j] - before)  # > 0 denominator: CDF rises in bin j
+        frac = (q - before) / (cdf[r, j] - before)  # > 0 denominator: CDF rises in bin j
         out[rows] = edges[j] + np.clip(frac, 0.0, 1.0) * (edges[j + 1] - edges[j])
     return out
 

@@ -12,7 +12,7 @@ import json
 import math
 
 from multimodal_photoz.data.ingest.cube import LAYOUTS
-from multimodal_photoz.data.ingest.driver import ON_BAD, IngestConfig, ingest
+from multimodal_photoz.data.ingest.driver import ON_BAD, IngestConfig, flux_factor_to, ingest
 from multimodal_photoz.data.ingest.readers import READERS
 
 
@@ -56,19 +56,36 @@ def register(subparsers) -> None:
     meta.add_argument("--survey", help="survey name, stored in the metadata")
     meta.add_argument("--zeropoint-ab", type=float,
                       help="pixel units: mag_AB = zeropoint_ab - 2.5 log10(flux)")
+    meta.add_argument("--to-zeropoint-ab", type=float, metavar="Z",
+                      help="bring the pixels to zeropoint Z (multiply by "
+                           "10^(0.4 (Z - zeropoint_ab))) and record Z: needs --zeropoint-ab")
     meta.add_argument("--pixel-scale", type=float, help="arcsec per pixel")
     meta.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                       help="extra metadata (VALUE parsed as JSON if it can be)")
     p.set_defaults(func=run)
 
 
+def _flux_factor(args) -> float:
+    """The factor ``--to-zeropoint-ab`` asks for (1 without it)."""
+    if args.to_zeropoint_ab is None:
+        return 1.0
+    if args.zeropoint_ab is None:
+        raise ValueError(f"--to-zeropoint-ab {args.to_zeropoint_ab}: give the input's own "
+                         "zeropoint with --zeropoint-ab, so the factor is known")
+    return flux_factor_to(args.zeropoint_ab, args.to_zeropoint_ab)
+
+
 def _metadata(args) -> dict:
     for option, value in (("--zeropoint-ab", args.zeropoint_ab),
+                          ("--to-zeropoint-ab", args.to_zeropoint_ab),
                           ("--pixel-scale", args.pixel_scale)):
         if value is not None and not math.isfinite(value):
             raise ValueError(f"{option} {value}: expected a finite number")
-    meta = {k: v for k, v in (("survey", args.survey), ("zeropoint_ab", args.zeropoint_ab),
+    zeropoint = args.zeropoint_ab if args.to_zeropoint_ab is None else args.to_zeropoint_ab
+    meta = {k: v for k, v in (("survey", args.survey), ("zeropoint_ab", zeropoint),
                               ("pixel_scale_arcsec", args.pixel_scale)) if v is not None}
+    if args.to_zeropoint_ab is not None and args.zeropoint_ab is not None:
+        meta["ingest_rescaled_from_zeropoint_ab"] = args.zeropoint_ab
     for item in args.meta:
         key, sep, value = item.partition("=")
         if not sep:
@@ -95,7 +112,8 @@ def run(args) -> int:
     config = IngestConfig(out_dir=args.out, name=args.name,
                           stamp=args.stamp, on_bad=args.on_bad,
                           allow_missing_bands=args.allow_missing_bands,
-                          metadata=_metadata(args), overwrite=args.overwrite)
+                          metadata=_metadata(args), overwrite=args.overwrite,
+                          flux_factor=_flux_factor(args))
     try:
         report = ingest(reader, config)
     finally:

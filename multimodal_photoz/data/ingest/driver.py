@@ -33,6 +33,7 @@ again (``DatasetWriter.add_unchecked``).
 from __future__ import annotations
 
 import collections
+import math
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,6 +65,8 @@ class IngestConfig:
       metadata: JSON-able dict stored with the data set (zeropoint_ab, ...).
       overwrite: replace an existing data set.
       batch_size: objects read at a time.
+      flux_factor: every pixel is multiplied by it before writing (1: as read);
+        ``flux_factor_to`` gives the factor that brings one zeropoint to another.
     """
 
     out_dir: str | Path
@@ -74,12 +77,23 @@ class IngestConfig:
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     overwrite: bool = False
     batch_size: int = 256
+    flux_factor: float = 1.0
 
     def __post_init__(self):
+        if not (math.isfinite(self.flux_factor) and self.flux_factor > 0):
+            raise ValueError(f"flux_factor must be a positive finite number, "
+                             f"got {self.flux_factor}")
         if self.on_bad not in ON_BAD:
             raise ValueError(f"on_bad must be one of {ON_BAD}, got {self.on_bad!r}")
         if self.stamp is not None and int(self.stamp) < 1:
             raise ValueError(f"stamp must be a positive number of pixels, got {self.stamp}")
+
+
+def flux_factor_to(zeropoint_ab: float, target_zeropoint_ab: float) -> float:
+    """The factor that takes fluxes in units of ``zeropoint_ab`` (mag_AB =
+    zeropoint - 2.5 log10 flux) to units of ``target_zeropoint_ab``:
+    10^(0.4 (target - zeropoint)); e.g. 27.0 -> 22.5 (nanomaggies) is 10^-1.8."""
+    return float(10.0 ** (0.4 * (target_zeropoint_ab - zeropoint_ab)))
 
 
 def ingest(reader, config: IngestConfig) -> IngestReport:
@@ -127,6 +141,8 @@ def ingest(reader, config: IngestConfig) -> IngestReport:
             if keep.any():
                 rows = chunk.rows[keep]
                 masked += (~band_mask[keep]).sum(axis=0)
+                if config.flux_factor != 1.0:  # masked (zero) bands stay zero
+                    images = images * np.float32(config.flux_factor)
                 writer.add_unchecked(images=images[keep], z_spec=columns.z_spec[rows],
                                      ebv=columns.ebv[rows], ids=columns.ids[rows],
                                      band_mask=band_mask[keep],

@@ -50,8 +50,12 @@ def main(argv=None) -> int:
 
 def console_main(fn: Callable[[list[str] | None], int | None], argv=None,
                  prog: str = "photoz") -> int:
-    """Runs ``fn(argv)``; a user error becomes one line on stderr and status 2."""
+    """Joins the job's other JAX processes, if any (``distributed.initialize``), then
+    runs ``fn(argv)``; a user error becomes one line on stderr and status 2."""
+    from multimodal_photoz import distributed
+
     try:
+        distributed.initialize()
         return int(fn(argv) or 0)
     except USER_ERRORS as err:
         print(f"{prog}: error: {err}", file=sys.stderr)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import numpy as np
 
 from multimodal_photoz.config import EvaluationConfig, flags
 from multimodal_photoz.metrics import ALTERNATIVES, N_RESAMPLES
+from multimodal_photoz.predict_stream import DEFAULT_CHUNK_SIZE
 
 
 def build_run_config(settings: dict, data: str):
@@ -45,8 +47,14 @@ def _train(args) -> int:
 def _predict(args) -> int:
     from multimodal_photoz.predict import predict_with_run
 
-    fields = predict_with_run(args.run, args.data, args.out)
-    print(f"photoz predict: {len(fields['ids'])} objects -> {args.out}")
+    done = predict_with_run(args.run, args.data, args.out, chunk_size=args.chunk_size,
+                            pdf_dtype=args.pdf_dtype, catalogue=args.catalogue)
+    who = (f"process {done.process_index} of {done.process_count}: "
+           if done.process_count > 1 else "")
+    print(f"photoz predict: {who}{done.n_objects} objects -> {done.out} ({done.n_chunks} chunks "
+          f"of {done.chunk_size}: {done.computed} predicted now, {done.resumed} resumed)")
+    if done.catalogue:
+        print(f"photoz predict: catalogue -> {done.catalogue}")
     return 0
 
 
@@ -110,6 +118,16 @@ def _compare(args) -> int:
     return 0
 
 
+def _launch(args) -> int:
+    from multimodal_photoz.distributed import launch
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise ValueError("photoz launch: give the photoz command to run, e.g. "
+                         "photoz launch --processes 2 -- train --data D --workdir W")
+    return launch(args.processes, command, args.devices_per_process)
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train and evaluate a k-fold ensemble")
     p.add_argument("--data", required=True, help="data set directory")
@@ -120,8 +138,24 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("predict", help="predict new data with every member of a run")
     p.add_argument("--run", required=True, help="a finished run's workdir")
     p.add_argument("--data", required=True, help="data set directory")
-    p.add_argument("--out", required=True, help="output predictions .h5")
+    p.add_argument("--out", required=True, help="output predictions .h5 (finished chunks are "
+                   "kept in <out>.parts/ until joined: rerun the same command to resume)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+                   help="objects per chunk written to <out>.parts/ (rounded up to a multiple of "
+                        "the run's evaluation batch size; default %(default)s)")
+    p.add_argument("--pdf-dtype", choices=("float32", "float16"), default="float32",
+                   help="storage of the PDFs: float16 takes half the bytes (loss: BUILD.md)")
+    p.add_argument("--catalogue", default=None, metavar="PATH",
+                   help="also write id, z_median, z_mean, z_mode, z_regression, z_lo68, "
+                        "z_hi68, odds to this .fits or .parquet file")
     p.set_defaults(func=_predict)
+
+    p = subparsers.add_parser(
+        "launch", help="run a photoz command as N JAX processes on this machine (CPU)")
+    p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--devices-per-process", type=int, default=1)
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the photoz command")
+    p.set_defaults(func=_launch)
 
     p = subparsers.add_parser("evaluate", help="metrics and figures of a predictions file")
     p.add_argument("file", help="a predictions .h5 with z_spec")

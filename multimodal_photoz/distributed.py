@@ -1,0 +1,82 @@
+"""Several JAX processes: joining them, and launching them on one machine.
+
+A job of N processes (one per host, or several on one host) is N copies of the
+same command. Each copy joins the others with ``initialize`` before JAX touches
+a device; the ``photoz`` command, ``python -m experiments.*`` and the quickstart
+call it first (``cli.console_main``). It reads the environment:
+
+  - ``JAX_COORDINATOR_ADDRESS`` (host:port of process 0), ``JAX_NUM_PROCESSES``
+    and ``JAX_PROCESS_ID``: set them yourself, or let ``photoz launch`` set them
+    for N processes on this machine;
+  - or SLURM's (``SLURM_NTASKS`` > 1, as ``srun`` sets it): JAX's own cluster
+    detection finds the coordinator and the process ids.
+
+With one process (no such variables) nothing happens. On CPU the processes
+exchange gradients through gloo (``jax_cpu_collectives_implementation``).
+What each process reads and writes: BUILD.md, "Several processes".
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+
+ADDRESS, COUNT, INDEX = "JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"
+
+
+def _count(name: str) -> int:
+    value = os.environ.get(name, "1")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={value!r} is not a process count") from None
+
+
+def initialize() -> bool:
+    """Joins this job's other processes, if it has several; returns whether it did."""
+    import jax
+
+    explicit, slurm = _count(COUNT), _count("SLURM_NTASKS")
+    if max(explicit, slurm) <= 1 or jax.distributed.is_initialized():
+        return False
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    if explicit > 1:
+        missing = [name for name in (ADDRESS, INDEX) if not os.environ.get(name)]
+        if missing:
+            raise ValueError(f"{COUNT}={explicit} but {' and '.join(missing)} not set; "
+                             "every process needs the coordinator's host:port and its own id")
+        jax.distributed.initialize(os.environ[ADDRESS], explicit, int(os.environ[INDEX]))
+    else:
+        jax.distributed.initialize()  # SLURM: JAX's cluster detection
+    return True
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (for the coordinator)."""
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def launch(n_processes: int, argv: Sequence[str], devices_per_process: int = 1) -> int:
+    """Runs ``photoz argv`` as ``n_processes`` JAX processes on this machine, each
+    with ``devices_per_process`` CPU devices (JAX's CPU platform, so a laptop can
+    rehearse a multi-host job). Returns the first non-zero exit status, or 0."""
+    if n_processes < 1:
+        raise ValueError(f"--processes must be at least 1, got {n_processes}")
+    address = f"localhost:{free_port()}"
+    procs = []
+    for index in range(n_processes):
+        env = dict(os.environ, **{ADDRESS: address, COUNT: str(n_processes), INDEX: str(index)},
+                   JAX_PLATFORMS="cpu")
+        env["XLA_FLAGS"] = " ".join(
+            [f for f in env.get("XLA_FLAGS", "").split()
+             if not f.startswith("--xla_force_host_platform_device_count")]
+            + [f"--xla_force_host_platform_device_count={devices_per_process}"])
+        procs.append(subprocess.Popen([sys.executable, "-m", "multimodal_photoz.cli", *argv],
+                                      env=env))
+    statuses = [p.wait() for p in procs]
+    return next((s for s in statuses if s), 0)

@@ -181,3 +181,14 @@ def test_gradients_reach_every_branch_and_block_under_modality_dropout(network):
         assert kept.any()
         trained |= kept
     assert trained.all()
+
+
+def test_cross_fusion_with_split_convolutions_equals_matmul():
+    """Cross fusion applies every block to every modality (an unbatched input under vmap):
+    the split convolution gives the numbers of the batched-matmul form."""
+    out = {}
+    for impl in ("split", "matmul"):
+        module, params, features, keep = _cross_module(conv_impl=impl)
+        out[impl] = jax.jit(lambda p, f, k, m=module: m.apply({"params": p}, f, k)[0])(
+            params, features, keep)
+    np.testing.assert_allclose(out["split"], out["matmul"], rtol=1e-4, atol=1e-5)

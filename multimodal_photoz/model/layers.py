@@ -20,6 +20,15 @@ INCEPTION_K = 156
 HEAD_FILTERS = 96
 
 
+def conv_params(module: nn.Module, kernel_size: tuple[int, int], c_in: int,
+                features: int) -> tuple[jax.Array, jax.Array]:
+    """Declares on ``module`` the parameters ``nn.Conv`` would: ``kernel``
+    (kh, kw, C, F), LeCun normal, and ``bias`` (F,), zeros."""
+    kernel = module.param("kernel", nn.initializers.lecun_normal(),
+                          (*kernel_size, c_in, features))
+    return kernel, module.param("bias", nn.initializers.zeros, (features,))
+
+
 class MatmulConv(nn.Module):
     """A SAME/VALID convolution written as patch extraction + one matrix product.
 
@@ -38,8 +47,7 @@ class MatmulConv(nn.Module):
     def __call__(self, x):
         kh, kw = self.kernel_size
         c = x.shape[-1]
-        kernel = self.param("kernel", nn.initializers.lecun_normal(), (kh, kw, c, self.features))
-        bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        kernel, bias = conv_params(self, self.kernel_size, c, self.features)
         if self.padding == "SAME":
             x = jnp.pad(x, ((0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)))
         h, w = x.shape[1] - kh + 1, x.shape[2] - kw + 1
@@ -62,10 +70,7 @@ class SplitConv(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        kh, kw = self.kernel_size
-        kernel = self.param("kernel", nn.initializers.lecun_normal(),
-                            (kh, kw, x.shape[-1], self.features))
-        bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        kernel, bias = conv_params(self, self.kernel_size, x.shape[-1], self.features)
         out = split_conv(x.astype(self.dtype), kernel.astype(self.dtype), self.padding)
         return out + bias.astype(self.dtype)
 
@@ -116,9 +121,7 @@ class ConvParams(nn.Module):
 
     @nn.compact
     def __call__(self, c_in: int) -> tuple[jax.Array, jax.Array]:
-        kernel = self.param("kernel", nn.initializers.lecun_normal(),
-                            (self.size, self.size, c_in, self.features))
-        return kernel, self.param("bias", nn.initializers.zeros, (self.features,))
+        return conv_params(self, (self.size, self.size), c_in, self.features)
 
 
 def pointwise_convs(x: jax.Array, convs: list[tuple[jax.Array, jax.Array]], dtype) -> list[jax.Array]:

@@ -24,10 +24,9 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import StepRunner  # noqa: E402
+from train_step import NETWORKS, StepRunner, add_network_arguments, network_config  # noqa: E402
 
 from multimodal_photoz import train, xla_options  # noqa: E402
-from multimodal_photoz.model import make_config  # noqa: E402
 
 VARIANTS = {  # label -> (branch_conv, project XLA options)
     "matmul, XLA default": ("matmul", False),
@@ -38,21 +37,17 @@ VARIANTS = {  # label -> (branch_conv, project XLA options)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stamp", type=int, default=32)
-    parser.add_argument("--width", type=float, default=0.25)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--bands", default="ugrizyjhk")
+    add_network_arguments(parser, stamp=32, width=0.25)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     mesh = train.make_mesh(jax.local_devices()[:1])
     runners = {}
-    for net, size in (("baseline", None), ("early_2band_order1", 2)):
+    for net, size in NETWORKS.items():
         for label, (impl, project) in VARIANTS.items():
             if size is None and impl == "matmul":
                 continue  # one branch: the branch convolution does not apply
-            config = make_config(args.bands, modality_size=size, fusion="early",
-                                 width=args.width, n_bins=400, z_max=4.0, branch_conv=impl)
+            config = network_config(net, args, branch_conv=impl)
             options = xla_options.CPU_OPTIONS if project else {}
             with mock.patch.dict(xla_options.CPU_OPTIONS, options, clear=True):
                 runners[net, label] = StepRunner(config, args.batch, args.stamp, args.steps, 1,
@@ -61,7 +56,7 @@ def main(argv=None):
     for _ in range(args.rounds):
         for key, runner in runners.items():
             times[key].append(runner.run(args.steps))
-    for net in ("baseline", "early_2band_order1"):
+    for net in NETWORKS:
         first = None
         for label in VARIANTS:
             if (net, label) not in times:

@@ -36,10 +36,10 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import StepRunner  # noqa: E402
+from train_step import NETWORKS, StepRunner, add_network_arguments, network_config  # noqa: E402
 
 from multimodal_photoz import train  # noqa: E402
-from multimodal_photoz.model import BACKBONES, ModelConfig, make_config  # noqa: E402
+from multimodal_photoz.model import BACKBONES, ModelConfig  # noqa: E402
 from multimodal_photoz.model import layers as ours  # noqa: E402
 from multimodal_photoz.model.network import DENSE_UNITS  # noqa: E402
 from multimodal_photoz.model.trunk import branch_scale, branch_stem_scale, trunk_scale  # noqa: E402
@@ -156,10 +156,7 @@ class KerasStep:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stamp", type=int, default=32)
-    parser.add_argument("--width", type=float, default=0.25)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--bands", default="ugrizyjhk")
+    add_network_arguments(parser, stamp=32, width=0.25)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
@@ -170,9 +167,8 @@ def main(argv=None):
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     mesh = train.make_mesh(jax.local_devices()[:1])
     runners = {}
-    for label, size in (("baseline", None), ("early_2band_order1", 2)):
-        config = make_config(args.bands, modality_size=size, fusion="early", width=args.width,
-                             n_bins=args.n_bins, z_max=4.0)
+    for label in NETWORKS:
+        config = network_config(label, args, n_bins=args.n_bins)
         mine = StepRunner(config, args.batch, args.stamp, args.steps, args.warmup, mesh)
         peer = KerasStep(config, args.batch, args.stamp, 1e-3, jit, args.warmup)
         if peer.params != mine.params:

@@ -30,10 +30,9 @@ import tempfile
 import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import StepRunner  # noqa: E402
+from train_step import StepRunner, add_network_arguments, network_config  # noqa: E402
 
 from multimodal_photoz import train  # noqa: E402
-from multimodal_photoz.model import make_config  # noqa: E402
 
 SKIP = ("ThunkExecutor", "$", "PjitFunction", "SlinkyThreadPool")
 
@@ -47,17 +46,14 @@ def layer_of(op_name: str) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stamp", type=int, default=32)
-    parser.add_argument("--width", type=float, default=0.25)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--bands", default="ugrizyjhk")
+    add_network_arguments(parser, stamp=32, width=0.25)
     parser.add_argument("--fusion", default="early", choices=["none", "early"])
     parser.add_argument("--branch-conv", default="auto")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
-    config = make_config(args.bands, modality_size=2, fusion=args.fusion, width=args.width,
-                         n_bins=400, z_max=4.0, branch_conv=args.branch_conv)
+    label = "baseline" if args.fusion == "none" else "early_2band_order1"
+    config = network_config(label, args, branch_conv=args.branch_conv)
     runner = StepRunner(config, args.batch, args.stamp, args.steps, 1,
                         train.make_mesh(jax.local_devices()[:1]))
     step_ms = runner.run(args.steps) * 1e3

@@ -29,6 +29,27 @@ from multimodal_photoz.model import ModelConfig, count_params, make_config
 from multimodal_photoz.model.trunk import BRANCH_WIDTHS
 
 
+# The two networks every step benchmark compares: label -> modality size (None: the
+# baseline, all bands as one modality; 2: early fusion of the 2-band first-order modalities).
+NETWORKS = {"baseline": None, "early_2band_order1": 2}
+
+
+def add_network_arguments(parser: argparse.ArgumentParser, stamp: int = 64,
+                          width: float = 1.0) -> None:
+    """``--stamp``, ``--width``, ``--batch`` and ``--bands``, shared by the step benchmarks."""
+    parser.add_argument("--stamp", type=int, default=stamp)
+    parser.add_argument("--width", type=float, default=width)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--bands", default="ugrizyjhk")
+
+
+def network_config(label: str, args, **kwargs) -> ModelConfig:
+    """The ``NETWORKS[label]`` network for the parsed ``args`` (400 bins up to z = 4
+    unless ``kwargs`` say otherwise)."""
+    return make_config(args.bands, modality_size=NETWORKS[label], fusion="early",
+                       width=args.width, **{"n_bins": 400, "z_max": 4.0, **kwargs})
+
+
 class StepRunner:
     """One configuration's compiled train step, its state and a random batch."""
 
@@ -64,10 +85,7 @@ class StepRunner:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stamp", type=int, default=64)
-    parser.add_argument("--width", type=float, default=1.0)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--bands", default="ugrizyjhk")
+    add_network_arguments(parser, stamp=64, width=1.0)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--devices", type=int, default=None, help="default: all local devices")
@@ -81,10 +99,8 @@ def main(argv=None):
     devices = jax.local_devices()[: args.devices] if args.devices else jax.local_devices()
     mesh = train.make_mesh(devices)
     runners = {}
-    for label, size in (("baseline", None), ("early_2band_order1", 2)):
-        config = make_config(args.bands, modality_size=size, fusion="early", width=args.width,
-                             n_bins=400, z_max=4.0, dtype=args.dtype,
-                             branch_width=args.branch_width)
+    for label in NETWORKS:
+        config = network_config(label, args, dtype=args.dtype, branch_width=args.branch_width)
         runners[label] = StepRunner(config, args.batch, args.stamp, args.steps, args.warmup,
                                     mesh)
     times = {label: [] for label in runners}

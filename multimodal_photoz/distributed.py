@@ -54,6 +54,38 @@ def initialize() -> bool:
     return True
 
 
+def barrier(name: str) -> None:
+    """Waits until every process of the job reaches the barrier ``name`` (the
+    same name on every process); nothing with one process."""
+    import jax
+
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def agree(value):
+    """Process 0's ``value`` (a bool, int or fixed-shape numeric array), on every process.
+
+    Decisions read from files (is a member finished? which folds are?) must be the
+    same on every process, or one process enters a collective the others skip and
+    the job hangs; a process that has not yet seen process 0's last write would
+    otherwise decide differently. Returns a numpy value of ``value``'s dtype.
+    """
+    import jax
+    import numpy as np
+
+    value = np.asarray(value)
+    if jax.process_count() == 1:
+        return value
+    from jax.experimental import multihost_utils
+
+    dtype = value.dtype
+    wire = value.astype(np.int32) if dtype == bool else value
+    return np.asarray(multihost_utils.broadcast_one_to_all(wire)).astype(dtype)
+
+
 def free_port() -> int:
     """A TCP port free on this machine now (for the coordinator)."""
     with socket.socket() as s:
@@ -64,7 +96,8 @@ def free_port() -> int:
 def launch(n_processes: int, argv: Sequence[str], devices_per_process: int = 1) -> int:
     """Runs ``photoz argv`` as ``n_processes`` JAX processes on this machine, each
     with ``devices_per_process`` CPU devices (JAX's CPU platform, so a laptop can
-    rehearse a multi-host job). Returns the first non-zero exit status, or 0."""
+    rehearse a multi-host job). When one process fails the others are stopped.
+    Returns the exit status of the first that failed, or 0."""
     if n_processes < 1:
         raise ValueError(f"--processes must be at least 1, got {n_processes}")
     address = f"localhost:{free_port()}"
@@ -78,5 +111,33 @@ def launch(n_processes: int, argv: Sequence[str], devices_per_process: int = 1) 
             + [f"--xla_force_host_platform_device_count={devices_per_process}"])
         procs.append(subprocess.Popen([sys.executable, "-m", "multimodal_photoz.cli", *argv],
                                       env=env))
-    statuses = [p.wait() for p in procs]
-    return next((s for s in statuses if s), 0)
+    return _wait_all(procs)
+
+
+def _wait_all(procs: list[subprocess.Popen], grace_s: float = 30.0) -> int:
+    """Waits for every process; once one fails (or this launcher is interrupted)
+    the others are stopped, since they would wait for it in their next collective
+    for ever. Returns the exit status of the first process that failed, or 0."""
+    import signal
+    import time
+
+    failed_at, status = None, 0
+    try:
+        while [p.poll() for p in procs].count(None):  # poll every one, not the first only
+            if failed_at is None and any(p.returncode for p in procs):
+                failed_at = time.monotonic()
+                status = next(p.returncode for p in procs if p.returncode)
+                for p in procs:
+                    if p.poll() is None:
+                        p.send_signal(signal.SIGTERM)
+            if failed_at is not None and time.monotonic() - failed_at > grace_s:
+                for p in procs:
+                    if p.poll() is None:
+                        p.kill()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        raise
+    return status or next((p.returncode for p in procs if p.returncode), 0)

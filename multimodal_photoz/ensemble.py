@@ -21,7 +21,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from multimodal_photoz import files, logs, photometric, predictions, preprocess, report, train
+from multimodal_photoz import distributed, files, logs, photometric, predictions, preprocess, report, train
 from multimodal_photoz.checkpoints import read_finished
 from multimodal_photoz.config import RunConfig, claim_workdir, data_fingerprint, lock_workdir
 from multimodal_photoz.data import fold_of, open_dataset
@@ -64,10 +64,12 @@ class Run:
 
     def fold_coverage(self) -> dict[str, list[int]]:
         """{"predicted": folds whose every member has finished, in this or an earlier
-        command; "missing": the others}."""
-        finished = [all(read_finished(os.path.join(m.directory(self.workdir), "checkpoints"))
-                        is not None for m in members_of(self.config, [f]))
-                    for f in range(self.config.ensemble.n_folds)]
+        command; "missing": the others}, as process 0 sees them (the same on every
+        process: ``distributed.agree``)."""
+        finished = distributed.agree(
+            [all(read_finished(os.path.join(m.directory(self.workdir), "checkpoints"))
+                 is not None for m in members_of(self.config, [f]))
+             for f in range(self.config.ensemble.n_folds)])
         return {"predicted": [f for f, done in enumerate(finished) if done],
                 "missing": [f for f, done in enumerate(finished) if not done]}
 
@@ -213,13 +215,13 @@ def train_member(run: Run, member: Member, logger: logs.RunLogger, index: int) -
     """Trains (or resumes) one member; returns ``"finished"`` or ``"skipped"``."""
     ckpt = member.checkpoints(run.workdir, save_interval_steps=run.config.train.checkpoint_every)
     try:
-        if ckpt.is_finished():
+        if distributed.agree(ckpt.is_finished()):  # every process skips, or none
             return "skipped"
         init_key, step_key = jax.random.split(
             jax.random.fold_in(jax.random.key(member.seed), member.fold))
         state = train.create_train_state(init_key, run.config.model, run.config.train,
                                          run.stats(member.fold), run.source.stamp_size, run.mesh)
-        if ckpt.latest_step() is not None:
+        if distributed.agree(ckpt.latest_step() is not None):
             _, state, _ = ckpt.restore(state)
             state = jax.device_put(state, train.replicated(run.mesh))
         state = _train_steps(run, state, ckpt, step_key, member, logger, index)
@@ -227,6 +229,7 @@ def train_member(run: Run, member: Member, logger: logs.RunLogger, index: int) -
         run.files.write(os.path.relpath(ckpt.finished_path, run.workdir),
                         lambda _: ckpt.mark_finished({"fold": member.fold, "seed": member.seed,
                                                       "n_steps": int(state.step)}))
+        distributed.barrier(f"photoz train: {member.name} finished")
         return "finished"
     finally:
         ckpt.close()
@@ -324,11 +327,15 @@ def train_and_evaluate(config: RunConfig, workdir: str, mesh=None) -> dict:
             print(f"predictions cover folds {', '.join(map(str, folds['predicted']))}; not "
                   f"trained yet: {', '.join(map(str, folds['missing']))}", flush=True)
         pred = assemble(run, folds=folds["predicted"])
-        if not files.is_primary():
-            return {}
-        rows = np.flatnonzero(np.isin(run.fold, folds["predicted"]))  # assemble's rows
-        if not np.array_equal(pred["ids"], run.source.catalogue()["id"][rows]):
-            raise RuntimeError(f"{workdir}: the catalogue baseline's rows are not the ensemble's")
-        pred.update({name: values[rows] for name, values
-                     in catalogue_baseline(run, folds["predicted"]).items()})
-        return write_outputs(run, pred, folds)
+        try:  # the other processes wait here until process 0 has written the outputs
+            if not files.is_primary():
+                return {}
+            rows = np.flatnonzero(np.isin(run.fold, folds["predicted"]))  # assemble's rows
+            if not np.array_equal(pred["ids"], run.source.catalogue()["id"][rows]):
+                raise RuntimeError(f"{workdir}: the catalogue baseline's rows are not the "
+                                   "ensemble's")
+            pred.update({name: values[rows] for name, values
+                         in catalogue_baseline(run, folds["predicted"]).items()})
+            return write_outputs(run, pred, folds)
+        finally:
+            distributed.barrier("photoz train: outputs written")

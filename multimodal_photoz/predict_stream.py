@@ -8,10 +8,10 @@ predicts only the chunks that have no valid part.
 Several processes (``jax.process_count() > 1``): process p predicts the chunks
 k with k mod P = p on a mesh of its own devices only (``jax.local_devices()``,
 no collective per batch), writes their parts into the shared parts folder, and
-after a barrier (``multihost_utils.sync_global_devices``) process 0 joins them.
-OUT's folder must be on a file system every process sees. The tests run one
-process; two CPU processes (``photoz launch --processes 2 -- predict ...``) were
-checked by hand to give the same file.
+after a barrier (``distributed.barrier``) process 0 joins them.
+OUT's folder must be on a file system every process sees.
+``tests/test_distributed.py`` runs two CPU processes (``photoz launch
+--processes 2 -- predict ...``) and checks their file equals one process's.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from multimodal_photoz import __version__, compact_catalogue, predictions
+from multimodal_photoz import __version__, compact_catalogue, distributed, predictions
 from multimodal_photoz import prediction_parts as parts
 from multimodal_photoz.checkpoints import read_finished
 from multimodal_photoz.config import CONFIG_FILE, RunConfig, data_fingerprint
@@ -91,13 +91,6 @@ def run_identity(workdir: str, members) -> dict[str, Any]:
 def _out_fields(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A part's datasets less the catalogue's own columns: OUT's datasets."""
     return {k: v for k, v in fields.items() if k not in compact_catalogue.SUMMARY_COLUMNS}
-
-
-def _barrier(name: str) -> None:
-    if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
-        multihost_utils.sync_global_devices(name)
 
 
 @dataclasses.dataclass
@@ -228,10 +221,10 @@ class Job:
             self.predictor  # noqa: B018  (with P > 1 every process restores: orbax may sync)
         if index == 0:
             parts.create(self.folder, self.manifest)
-        _barrier("photoz predict: parts folder")
+        distributed.barrier("photoz predict: parts folder")
         for chunk in todo:
             self.predict_part(chunk)
-        _barrier("photoz predict: every part written")
+        distributed.barrier("photoz predict: every part written")
         again = 0
         if index == 0:
             again = self.join(catalogue)

@@ -130,19 +130,15 @@ def test_rerun_skips_finished_members_and_refuses_another_config(tiny, two_runs,
 
 
 def _train_cmd(data, workdir):
-    flags = ["--width", "0.05", "--n-bins", "30", "--z-max", "1.5", "--batch-size", "8",
-             "--steps", "40", "--checkpoint-every", "3", "--eval-batch-size", "16",
-             "--seeds", "1", "--folds", "5", "--only-folds", "0,1"]
     return [sys.executable, "-m", "multimodal_photoz.cli", "train", "--data", data,
-            "--fusion", "early", "--workdir", workdir, *flags]
+            "--fusion", "early", "--workdir", workdir, *TRAIN_FLAGS]
 
 
-def test_kill_and_resume_gives_identical_predictions(tiny, tmp_path):
+def test_kill_and_resume_gives_identical_predictions(tiny, two_runs, tmp_path):
+    """The uninterrupted reference is ``two_runs``' early-fusion run (same flags)."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PHOTOZ_NO_PROGRESS": "1"}
-    reference, resumed = str(tmp_path / "reference"), str(tmp_path / "resumed")
-    subprocess.run(_train_cmd(tiny["data"], reference), check=True, env=env,
-                   capture_output=True, timeout=900)
-    # kill -9 as soon as the second member has a checkpoint in progress
+    reference, resumed = two_runs["early"], str(tmp_path / "resumed")
+    # kill -9 as soon as the second of five members has a checkpoint
     proc = subprocess.Popen(_train_cmd(tiny["data"], resumed), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     target = os.path.join(resumed, "members", "fold1_seed0", "checkpoints")
@@ -158,7 +154,8 @@ def test_kill_and_resume_gives_identical_predictions(tiny, tmp_path):
     done = subprocess.run(_train_cmd(tiny["data"], resumed), env=env, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "fold0_seed0 (1/2): skipped" in done.stdout
+    assert "fold0_seed0 (1/5): skipped" in done.stdout
+    assert "fold1_seed0 (2/5): finished" in done.stdout
     with h5py.File(os.path.join(reference, "predictions.h5")) as a, \
             h5py.File(os.path.join(resumed, "predictions.h5")) as b:
         np.testing.assert_array_equal(a["id"][:], b["id"][:])

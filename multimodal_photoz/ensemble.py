@@ -48,8 +48,10 @@ class Run:
     def open(cls, config: RunConfig, workdir: str, mesh=None) -> "Run":
         """Opens the data, claims the workdir and checks, before any member trains,
         everything that would otherwise fail after training (labels, fold sizes,
-        the columns the evaluation needs)."""
+        the columns the evaluation needs). An unlabelled data set is refused before
+        the workdir is claimed (``PhotozSource.check_labelled``)."""
         source = open_dataset(config.data.path)
+        source.check_labelled()
         claim_workdir(workdir, config, data_fingerprint(source))
         catalogue = source.catalogue()
         fold = fold_of(catalogue["id"], config.ensemble.n_folds)

@@ -289,8 +289,9 @@ def predict_with_run(workdir: str, data: str, out: str, mesh=None, *,
 
     The PDF of an object is the mean over every member of the run (all folds
     and seeds; every one must have finished). ``fold`` is -1 (no member saw
-    these objects); ``z_spec`` is copied where the data set has it. Reads the
-    run, never writes into it. A band masked in every object is reported on stderr.
+    these objects); ``z_spec`` is copied where the data set has it (an unlabelled
+    data set, ``photoz ingest --no-redshift``, gives ``out`` no ``z_spec``). Reads
+    the run, never writes into it. A band masked in every object is reported on stderr.
 
     Chunks of ``chunk_size`` objects (default ``predict_stream.DEFAULT_CHUNK_SIZE``,
     rounded up to a multiple of the run's evaluation batch size) are written as

@@ -10,7 +10,8 @@ A table is a mapping of columns (``keys()`` and ``[name]``: a dict of numpy arra
 
   images     (N, S, S, C) float32, fluxes on the run's scale, bands in ``bands`` order
   ebv        (N,) Galactic E(B-V), mag (an input of the network)
-  redshift   (N,) spectroscopic z: required to train, not to estimate
+  redshift   (N,) spectroscopic z: required to train (a table without is refused);
+             not read to estimate (the chunks are written as unlabelled data sets)
   object_id  (N,) optional unique ids (default: the row numbers)
 
 The column names are stage options (``image_col``, ``ebv_col``, ``redshift_col``,
@@ -72,9 +73,11 @@ def write_table(table: Mapping, path: str, config: Mapping[str, Any], first_row:
       table: the columns named by ``config`` (``table_options``).
       first_row: the row number of the table's first object in the whole input
         (ids are row numbers where the table has no ``id_col``).
-      labelled: the redshift column is required (training); else, where absent,
-        0 stands in for z_spec (the data set format requires one; an estimator's
-        output never carries it).
+      labelled: the redshift column is required (training) and must hold redshifts;
+        else it is not read and the data set is unlabelled (z_spec NaN: prediction).
+    Raises:
+      ValueError: a labelled table without redshifts (names ``path``), a missing
+        column, or a bad object (``write_dataset``).
     """
     images = _column(table, config["image_col"], "images (N, S, S, C)").astype(np.float32)
     n = len(images)
@@ -82,10 +85,7 @@ def write_table(table: Mapping, path: str, config: Mapping[str, Any], first_row:
         ids = np.asarray(table[config["id_col"]])
     else:
         ids = np.arange(first_row, first_row + n, dtype=np.int64)
-    if labelled or config["redshift_col"] in table.keys():
-        z_spec = _column(table, config["redshift_col"], "spectroscopic redshift")
-    else:
-        z_spec = np.zeros(n, np.float32)
+    z_spec = _redshifts(table, config["redshift_col"], path) if labelled else np.full(n, np.nan)
     metadata = {key: config[key] for key in ("zeropoint_ab", "pixel_scale_arcsec")
                 if config[key] is not None}
     mags = {band: _column(table, col, f"{band} magnitudes").astype(np.float32)
@@ -93,7 +93,17 @@ def write_table(table: Mapping, path: str, config: Mapping[str, Any], first_row:
     return str(write_dataset(path, images=images, z_spec=z_spec.astype(np.float32),
                              ebv=_column(table, config["ebv_col"], "E(B-V)").astype(np.float32),
                              ids=ids, bands=config["bands"], mags=mags, name="rail",
-                             metadata=metadata))
+                             metadata=metadata, labelled=labelled))
+
+
+def _redshifts(table: Mapping, name: str, path: str) -> np.ndarray:
+    """(N,) redshifts of a training table; one with none (no column ``name``, or NaN
+    in every row) is refused, naming the data set it was to be written as."""
+    if name not in table.keys() or not np.isfinite(np.asarray(table[name], np.float64)).any():
+        raise ValueError(f"{path}: the input table has no spectroscopic redshifts (column "
+                         f"'{name}' absent or NaN in every row): a data set to train on needs "
+                         "them; predict such objects with MultimodalEstimator")
+    return np.asarray(table[name])
 
 
 def _table(stage, tag: str = "input") -> Mapping:

@@ -13,13 +13,18 @@ from multimodal_photoz.predict_stream import DEFAULT_CHUNK_SIZE
 
 
 def build_run_config(settings: dict, data: str):
-    """The ``RunConfig`` of ``settings`` on the data set at ``data`` (``photoz train``
-    and ``python -m experiments.*``)."""
+    """The ``RunConfig`` of ``settings`` on the data set at ``data`` (``photoz train``,
+    the RAIL informer and ``python -m experiments.*``).
+
+    Raises:
+      ValueError: the data set is unlabelled (no spectroscopic redshifts to train on).
+    """
     from multimodal_photoz.config import build
     from multimodal_photoz.data import open_dataset
     from multimodal_photoz.data.format import ids as id_kinds
 
     source = open_dataset(data)
+    source.check_labelled()
     catalogue = source.catalogue()
     z = np.asarray(catalogue["z_spec"], np.float64)
     largest = int(np.argmax(z))
@@ -58,12 +63,26 @@ def _predict(args) -> int:
     return 0
 
 
+def check_scorable(pred: dict, path: str) -> None:
+    """Refuses predictions without spectroscopic redshifts (those of an unlabelled
+    data set: no ``z_spec``, or NaN for every object), naming the file and the data set.
+
+    Args:
+      pred: ``predictions.read_predictions``' dict; path: the file it was read from.
+    """
+    if "z_spec" in pred and np.isfinite(np.asarray(pred["z_spec"], np.float64)).any():
+        return
+    data = pred.get("attrs", {}).get("data")
+    of = f"the data set {data}" if data else "the data set predicted"
+    raise ValueError(f"{path}: no z_spec to score against: {of} has no spectroscopic "
+                     "redshifts (unlabelled); its predictions can be used, not evaluated")
+
+
 def _evaluate(args) -> int:
     from multimodal_photoz import predictions, report
 
     pred = predictions.read_predictions(args.file)
-    if "z_spec" not in pred:
-        raise ValueError(f"{args.file}: no z_spec field, nothing to evaluate against")
+    check_scorable(pred, args.file)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.file)),
                                    os.path.splitext(os.path.basename(args.file))[0] + "_metrics")
     try:

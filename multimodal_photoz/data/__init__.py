@@ -15,7 +15,9 @@
   fold_of(ids, n_folds=5) -> (N,) int32        folds from a hash of the ids
 
 Ids are int64 or text (string ids, kept exactly), one kind per data set
-(``format/ids.py``).
+(``format/ids.py``). A data set is labelled (a z_spec for every object) or
+unlabelled (``labelled=False``, ``photoz ingest --no-redshift``: every z_spec
+NaN), which is predicted but not trained on or scored.
 """
 
 from multimodal_photoz.data.format.checks import BadInputError

@@ -25,7 +25,7 @@ class Batch:
 
     Attributes:
       images: (B, S, S, C) float32 fluxes; channels of absent bands are zero.
-      z_spec: (B,) spectroscopic redshifts, as given.
+      z_spec: (B,) spectroscopic redshifts, as given (NaN in an unlabelled data set).
       ebv: (B,) Galactic E(B-V) in mag, as given.
       ids: (B,) ids as given (see ``checks.parse_ids`` for what is accepted).
       band_mask: (B, C) bool, True where the band is present.
@@ -77,13 +77,16 @@ class Batch:
         images = np.where(band_mask[:, None, None, :], images, np.float32(0))  # absent = 0
         return cls(images, z_spec, ebv, ids, band_mask, mags, extras, rows)
 
-    def check(self, bands: Sequence[str], source: str, id_kind: str | None = None) -> np.ndarray:
+    def check(self, bands: Sequence[str], source: str, id_kind: str | None = None,
+              labelled: bool = True) -> np.ndarray:
         """Checks every object of the batch once; returns the (B,) parsed ids.
 
         Args:
           bands: the data set's band names.
           source: what the input is called in messages.
           id_kind: the data set's id kind (``ids.KINDS``); None: this batch's.
+          labelled: whether the data set is labelled (z_spec >= 0 for every object)
+            or not (z_spec NaN for every object; ``checks.z_spec_problems``).
         Returns:
           (B,) int64 or numpy unicode ids.
         Raises:
@@ -91,7 +94,7 @@ class Batch:
             row and field).
         """
         ids, problems = checks.parse_ids(self.ids, self.rows, kind=id_kind)
-        problems += checks.value_problems("z_spec", self.z_spec, self.rows)
+        problems += checks.z_spec_problems(self.z_spec, self.rows, labelled=labelled)
         problems += checks.value_problems("ebv", self.ebv, self.rows)
         problems += checks.image_problems(self.images, self.band_mask, bands, self.rows)
         problems += checks.magnitude_problems(self.mags, self.rows)

@@ -5,6 +5,10 @@ serves both policies: stop at the first bad object (``BadInputError``), or
 leave bad objects out and report each of them (``--on-bad=skip``). Each object
 is checked once, where it enters: by ``DatasetWriter.add`` (``batch.Batch.check``)
 for arrays given in Python, by the ingest driver for users' files.
+
+A data set is labelled (every object has a spectroscopic redshift) or unlabelled
+(none has: z_spec is NaN for every object, a photometric sample to predict);
+``z_spec_problems`` checks a z_spec column against that.
 """
 
 from __future__ import annotations
@@ -109,6 +113,46 @@ def value_problems(name: str, values, rows=None, *, required: bool = True,
                                     f"is {v:g}, above the largest plausible value {maximum:g}"))
         else:
             problems.append(Problem(int(rows[i]), name, "negative", f"is negative ({v:g})"))
+    return problems
+
+
+def label_problems(z_spec, rows=None, *, labelled: bool = True) -> list[Problem]:
+    """Objects whose z_spec does not fit the data set's labelling.
+
+    A labelled data set needs a redshift for every object: a NaN (or masked) z_spec
+    is ``missing``. An unlabelled one (``labelled=False``: a photometric sample to
+    predict) holds none: a z_spec that is not NaN is ``not_unlabelled``. Only the
+    labelling is checked here; ``z_spec_problems`` also checks the values.
+
+    Args:
+      z_spec: (N,) redshifts, NaN or a masked entry meaning none.
+      rows: (N,) input row numbers (default 0..N-1).
+      labelled: whether the data set is labelled.
+    """
+    filled = np.ma.filled(np.ma.asarray(z_spec, dtype=np.float64), np.nan)
+    rows = _rows(len(filled), rows)
+    if labelled:
+        return [Problem(int(rows[i]), "z_spec", "missing", "is missing (NaN or empty); data "
+                        "without spectroscopic redshifts are ingested with --no-redshift "
+                        "(labelled=False in Python)") for i in np.flatnonzero(np.isnan(filled))]
+    return [Problem(int(rows[i]), "z_spec", "not_unlabelled",
+                    f"is {filled[i]:g}, but the data set is written without spectroscopic "
+                    "redshifts (labelled=False): every z_spec must be NaN")
+            for i in np.flatnonzero(~np.isnan(filled))]
+
+
+def z_spec_problems(z_spec, rows=None, *, labelled: bool = True) -> list[Problem]:
+    """Every problem of a z_spec column: its labelling (``label_problems``) and, in a
+    labelled data set, its values (infinite, negative, above ``Z_SPEC_MAX``).
+
+    Args:
+      z_spec: (N,) redshifts, NaN or a masked entry meaning none.
+      rows: (N,) input row numbers (default 0..N-1).
+      labelled: whether the data set is labelled.
+    """
+    problems = label_problems(z_spec, rows, labelled=labelled)
+    if labelled:
+        problems += value_problems("z_spec", z_spec, rows, required=False)
     return problems
 
 

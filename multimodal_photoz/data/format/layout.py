@@ -12,7 +12,9 @@ folds are the ``fold`` feature, not splits), plus two side files::
                               object, a serialized tf.train.Example proto
       catalogue.npz           every non-image feature as (N,) columns, in record order
       photoz.json             format version, name, schema (bands, stamp size,
-                              magnitude bands, extras), user metadata, shard lengths,
+                              magnitude bands, extras), ``labelled`` (false: no
+                              object has a spectroscopic redshift; absent in data
+                              sets written before it: true), user metadata, shard lengths,
                               SHA-256 of catalogue.npz, and (``shard_images_sha256``)
                               per shard the SHA-256 of its images in record order
 
@@ -23,7 +25,8 @@ Features of one object (``features.json``):
                  ascending order of wavelength; absent bands are all zero.
                  Background-subtracted fluxes; mag_AB = zeropoint_ab - 2.5 log10(flux)
                  with ``zeropoint_ab`` from the metadata.
-  ``z_spec``     Scalar float32, spectroscopic redshift (>= 0).
+  ``z_spec``     Scalar float32, spectroscopic redshift (>= 0); NaN for every object
+                 of an unlabelled data set (``labelled: false``).
   ``ebv``        Scalar float32, Galactic E(B-V) in mag (>= 0).
   ``id``         Scalar int64, unique object id (>= 0); or, in a data set of string
                  ids (``schema.id_kind == 'string'``, see ``ids``), Text: the id's

@@ -37,6 +37,9 @@ class PhotozSource:
       bands: band names of the image channels (wavelength order).
       stamp_size: S, images are (S, S, C).
       metadata: the dict given when writing.
+      labelled: True when every object has a spectroscopic redshift; False for a
+        data set written without (``labelled: false`` in photoz.json, every z_spec
+        NaN): it can be predicted, not trained on or scored (``check_labelled``).
     """
 
     def __init__(self, path):
@@ -51,6 +54,10 @@ class PhotozSource:
         self.name: str = meta["name"]
         self.schema = Schema.from_json(meta["schema"])
         self.metadata: dict[str, Any] = meta.get("metadata", {})
+        self.labelled: bool = meta.get("labelled", True)  # absent: written before the field
+        if not isinstance(self.labelled, bool):
+            raise ValueError(f"{meta_path}: 'labelled' is {self.labelled!r}; expected true or "
+                             "false")
         lengths = [int(n) for n in meta["shard_lengths"]]
         self._starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self._shards = [self.path / layout.shard_filename(self.name, k, len(lengths))
@@ -77,7 +84,19 @@ class PhotozSource:
 
     def __repr__(self) -> str:
         return (f"PhotozSource({str(self.path)!r}, n={len(self)}, bands={''.join(self.bands)!r}, "
-                f"stamp={self.stamp_size})")
+                f"stamp={self.stamp_size}{'' if self.labelled else ', unlabelled'})")
+
+    def check_labelled(self) -> None:
+        """Refuses a data set without spectroscopic redshifts, for what needs them:
+        training (``photoz train``, the RAIL informer) and scoring.
+
+        Raises:
+          ValueError: one line naming the data set.
+        """
+        if not self.labelled:
+            raise ValueError(f"{self.path}: this data set has no spectroscopic redshifts (it "
+                             "is unlabelled, e.g. ingested with --no-redshift): it can be "
+                             "predicted (photoz predict), not trained on or scored")
 
     # pickled for grain worker processes: readers are reopened there
     def __getstate__(self) -> dict:
@@ -303,6 +322,7 @@ def open_dataset(path) -> PhotozSource:
     'ebv': float32, 'id': int64 or str (``ids``), 'fold': int32, 'band_mask': (C,) bool,
     'mag_<band>': float32, extras}; ``source.__getitems__(indices)``;
     ``source.catalogue()`` -> columns (N,); ``source.bands``, ``.stamp_size``,
-    ``.metadata``.
+    ``.metadata``, ``.labelled`` (False: no spectroscopic redshifts, z_spec NaN;
+    ``.check_labelled()`` refuses such a data set where labels are needed).
     """
     return PhotozSource(path)

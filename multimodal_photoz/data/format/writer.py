@@ -4,8 +4,10 @@
 size is written with one batch in memory; ``write_dataset`` writes arrays held
 in memory (or memory-mapped / HDF5 arrays, sliced batch by batch) through it.
 Both check every object (``batch.Batch.check``); ``add_unchecked`` is for
-callers that checked every object already (the ingest driver). The layout is
-described in ``layout``.
+callers that checked every object already (the ingest driver). A data set is
+written labelled (every z_spec >= 0) or, with ``labelled=False``, unlabelled
+(every z_spec NaN: objects to predict, not to train on); ``photoz.json`` records
+which. The layout is described in ``layout``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class DatasetWriter:
         if it is a data set holding nothing else (``layout.check_replaceable``).
       source: what the input is called in error messages.
       objects_per_shard: objects per ArrayRecord file (default: about 256 MiB).
+      labelled: every object has a spectroscopic redshift (z_spec >= 0); False: none
+        has (a photometric sample to predict, not to train on): every z_spec is NaN.
+        Recorded as ``labelled`` in ``photoz.json``.
 
     Attributes:
       removed_partials, kept_partials: staging directories of earlier, unfinished
@@ -69,7 +74,7 @@ class DatasetWriter:
                  stamp_size: int | None = None, mag_bands=None,
                  extras: Mapping[str, str] | None = None, id_kind: str | None = None,
                  overwrite: bool = False, source: str = "input arrays",
-                 objects_per_shard: int | None = None):
+                 objects_per_shard: int | None = None, labelled: bool = True):
         self.out_dir = Path(out_dir)
         if self.out_dir.exists() or self.out_dir.is_symlink():
             if not overwrite:
@@ -80,6 +85,7 @@ class DatasetWriter:
         self.name = str(name)
         self.metadata = _json_metadata(self.out_dir, metadata)
         self.source = source
+        self.labelled = bool(labelled)
         if id_kind is not None and id_kind not in id_kinds.KINDS:
             raise ValueError(f"id_kind must be one of {id_kinds.KINDS}, got {id_kind!r}")
         self._declared = dict(stamp_size=stamp_size, mag_bands=mag_bands, extras=extras,
@@ -127,7 +133,8 @@ class DatasetWriter:
         Args:
           images: (B, S, S, C) fluxes, bands in wavelength order; channels of
             absent bands are ignored and stored as zeros.
-          z_spec: (B,) spectroscopic redshifts >= 0.
+          z_spec: (B,) spectroscopic redshifts >= 0; NaN for every object of an
+            unlabelled data set (``labelled=False``).
           ebv: (B,) Galactic E(B-V) >= 0, mag.
           ids: (B,) unique ids: integers >= 0, or text (see ``ids``; the kind of the
             first batch, or ``id_kind``, is the data set's).
@@ -144,7 +151,7 @@ class DatasetWriter:
         given = Batch.arrange(self.bands, self.count, images=images, z_spec=z_spec, ebv=ebv,
                               ids=ids, band_mask=band_mask, mags=mags, extras=extras, rows=rows,
                               source=source)
-        id_array = given.check(self.bands, source, self.id_kind)
+        id_array = given.check(self.bands, source, self.id_kind, self.labelled)
         count = self._append(given.stored(id_array), source)
         self._checked.append((id_array, given.rows))
         return count
@@ -156,13 +163,23 @@ class DatasetWriter:
         For callers that check each object where it enters, with the functions
         of ``checks`` (the ingest driver does, to stop or skip): the objects are
         not checked again, only the shapes of the batch and its features
-        against the data set's. Arguments as in ``add``; ids: (B,) parsed ids
-        (int64 >= 0, or numpy unicode), unique in the whole data set.
+        against the data set's, and its z_spec against the data set's labelling
+        (``checks.label_problems``: NaN where unlabelled, a number where labelled).
+        Arguments as in ``add``; ids: (B,) parsed ids (int64 >= 0, or numpy
+        unicode), unique in the whole data set.
+
+        Raises:
+          checks.BadInputError: a z_spec that does not fit the labelling (names
+            the object, a running row number and the field).
         """
         given = Batch.arrange(self.bands, self.count, images=images, z_spec=z_spec, ebv=ebv,
                               ids=ids, band_mask=band_mask, mags=mags, extras=extras,
                               source=self.source)
-        return self._append(given.stored(id_kinds.as_stored(ids)), self.source)
+        stored_ids = id_kinds.as_stored(ids)
+        checks.raise_first(checks.attach_ids(
+            checks.label_problems(z_spec, given.rows, labelled=self.labelled), stored_ids,
+            given.rows), self.source)
+        return self._append(given.stored(stored_ids), self.source)
 
     def _append(self, batch: dict[str, np.ndarray], source: str) -> int:
         """Writes a batch of stored features (feature -> (B, ...) array); returns B."""
@@ -264,6 +281,7 @@ class DatasetWriter:
         meta = {"format_version": layout.FORMAT_VERSION, "name": self.name,
                 "num_objects": int(self.count), "shard_lengths": self._shards.lengths,
                 "catalogue_sha256": digest, "schema": self.schema.to_json(),
+                "labelled": self.labelled,
                 "shard_images_sha256": self._shards.image_digests(),
                 "metadata": self.metadata}
         (self.staging / layout.META_FILE).write_text(json.dumps(meta, indent=2))
@@ -352,14 +370,15 @@ def _writer_ended(owner_file: Path) -> bool:
 
 def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, mags=None,
                   extras=None, name: str, metadata: Mapping[str, Any] | None = None,
-                  overwrite: bool = False, batch_size: int = 1024) -> Path:
+                  overwrite: bool = False, batch_size: int = 1024, labelled: bool = True) -> Path:
     """Writes N objects as a data set (see ``layout``); returns its path.
 
     Args:
       out_dir: directory to create.
       images: (N, S, S, C) float32 fluxes, bands in wavelength order; may be a
         memory-mapped or HDF5 array (read ``batch_size`` objects at a time).
-      z_spec: (N,) float32 >= 0.  ebv: (N,) float32 >= 0, mag.
+      z_spec: (N,) float32 >= 0; NaN for every object where ``labelled=False``.
+      ebv: (N,) float32 >= 0, mag.
       ids: (N,) unique ids: int64 >= 0, or text (a column with any id that is not
         an integer is a string-id data set, see ``ids``).
       bands: channel band names, ascending wavelength (``"griz"``).
@@ -369,6 +388,9 @@ def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, m
       name: data set name.
       metadata: JSON-able dict (survey, pixel_scale_arcsec, zeropoint_ab, stamp, seed, ...).
       overwrite: replace an existing data set (never another directory or a file).
+      labelled: False for objects without spectroscopic redshifts (a photometric
+        sample to predict): recorded in ``photoz.json``; ``photoz train`` and
+        ``photoz evaluate`` refuse such a data set.
     Raises:
       ValueError: a bad object (message names the object id, row and field);
         nothing is written.
@@ -383,7 +405,7 @@ def write_dataset(out_dir, *, images, z_spec, ebv, ids, bands, band_mask=None, m
                              "every column needs one row per object; nothing written")
     id_kind = id_kinds.column_kind(ids)[0]  # of the whole column, not batch by batch
     with DatasetWriter(out_dir, bands=bands, name=name, metadata=metadata, id_kind=id_kind,
-                       overwrite=overwrite) as writer:
+                       overwrite=overwrite, labelled=labelled) as writer:
         for start in range(0, max(n, 1), batch_size):
             part = slice(start, min(start + batch_size, n))
             writer.add(images=images[part], z_spec=np.asarray(z_spec)[part],

@@ -39,6 +39,8 @@ class CatalogueInput:
       id_col, z_col, ebv_col: column names (matched case-insensitively if not exact).
       mag_cols: band -> column of AB magnitudes, or text ``band=column,...``;
         default: ``mag_<band>`` columns.
+      labelled: False: the catalogue has no redshifts (or they are not wanted): the
+        z column is not read and need not exist (``RawColumns.z_spec`` is None).
     """
 
     # Keyword arguments that ``photoz ingest`` options of the same names set.
@@ -46,16 +48,18 @@ class CatalogueInput:
 
     def __init__(self, path, cutouts: str | None = None, *, bands, mef: bool = False,
                  id_col: str = "id", z_col: str = "z_spec", ebv_col: str = "ebv",
-                 mag_cols: Mapping[str, str] | str | None = None):
+                 mag_cols: Mapping[str, str] | str | None = None, labelled: bool = True):
         self.path = Path(path)
         self.source = str(path)
         self.bands = parse_bands(bands)
         self.mef = mef
+        self.labelled = bool(labelled)
         self.pattern = _check_pattern(cutouts, mef)
         self.inputs = (self.path, _pattern_directory(self.pattern))
         self.table = _read_table(self.path, id_col)
-        self._cols = {"id": self._column(id_col, "id"), "z_spec": self._column(z_col, "z"),
-                      "ebv": self._column(ebv_col, "ebv")}
+        self._cols = {"id": self._column(id_col, "id"), "ebv": self._column(ebv_col, "ebv")}
+        if self.labelled:
+            self._cols["z_spec"] = self._column(z_col, "z")
         names = {c.lower(): c for c in self.table.colnames}
         mag_cols = _band_columns(mag_cols)
         if mag_cols is None:
@@ -69,14 +73,18 @@ class CatalogueInput:
         matches = [c for c in self.table.colnames if c.lower() == name.lower()]
         if len(matches) == 1:
             return matches[0]
+        hint = (", or pass --no-redshift for data without spectroscopic redshifts"
+                if option == "z" else "")
         raise ValueError(f"{self.source}: no column {name!r} (columns: "
                          f"{', '.join(self.table.colnames)}); name it with --{option}-col"
-                         + ("s" if option == "mag" else ""))
+                         + ("s" if option == "mag" else "") + hint)
 
     def columns(self) -> RawColumns:
-        """ids, z_spec, ebv and magnitude columns as read, (N,) each."""
+        """ids, z_spec (None unless ``labelled``), ebv and magnitude columns as read,
+        (N,) each."""
         t = self.table
-        return RawColumns(t[self._cols["id"]], t[self._cols["z_spec"]], t[self._cols["ebv"]],
+        z_spec = t[self._cols["z_spec"]] if self.labelled else None
+        return RawColumns(t[self._cols["id"]], z_spec, t[self._cols["ebv"]],
                           {b: t[c] for b, c in self._mag_cols.items()})
 
     def chunks(self, batch_size: int, ids: np.ndarray) -> Iterator[Chunk]:

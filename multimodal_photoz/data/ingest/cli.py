@@ -3,6 +3,12 @@
     photoz ingest --cube cube.h5 --bands g,r,i,z --layout NCHW --out data/mine
     photoz ingest --catalogue cat.csv --cutouts 'cutouts/{id}_{band}.fits' \\
         --bands g,r,i,z --stamp 64 --on-bad skip --out data/mine
+    photoz ingest --catalogue photometric.fits --cutouts 'cutouts/{id}_{band}.fits' \\
+        --bands g,r,i,z --no-redshift --out data/to_predict
+
+With --no-redshift the input needs no redshift column or array (none is read):
+z_spec is NaN for every object and the data set is unlabelled, for photoz
+predict only (photoz train and evaluate refuse it).
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ def register(subparsers) -> None:
     p.add_argument("--on-bad", choices=ON_BAD, default="error",
                    help="error: stop at the first bad object, write nothing (default); "
                         "skip: leave bad objects out, list them in excluded.csv")
+    p.add_argument("--no-redshift", action="store_true",
+                   help="the input has no spectroscopic redshifts (a photometric sample to "
+                        "predict): none is read, z_spec is stored as NaN and the data set "
+                        "is unlabelled (photoz predict takes it, train and evaluate do not)")
     p.add_argument("--allow-missing-bands", action="store_true",
                    help="a missing cutout or an all-NaN band is zero-filled and masked")
     p.add_argument("--overwrite", action="store_true", help="replace an existing data set")
@@ -39,7 +49,7 @@ def register(subparsers) -> None:
     cube.add_argument("--layout", choices=LAYOUTS, type=str.upper,
                       help="image axes (default: inferred from the number of bands)")
     cube.add_argument("--images-key", default="images")
-    cube.add_argument("--z-key", default="z_spec")
+    cube.add_argument("--z-key", help="array of redshifts (default: z_spec)")
     cube.add_argument("--ebv-key", default="ebv")
     cube.add_argument("--id-key", default="id")
     cat = p.add_argument_group("catalogue input")
@@ -49,7 +59,7 @@ def register(subparsers) -> None:
                      help="one multi-extension FITS per object; EXTNAMEs = band letters, "
                           "else extensions in --bands order")
     cat.add_argument("--id-col", default="id")
-    cat.add_argument("--z-col", default="z_spec")
+    cat.add_argument("--z-col", help="column of redshifts (default: z_spec)")
     cat.add_argument("--ebv-col", default="ebv")
     cat.add_argument("--mag-cols", help="band=column,... (default: mag_<band> columns)")
     meta = p.add_argument_group("metadata")
@@ -98,11 +108,19 @@ def _metadata(args) -> dict:
 
 
 def _reader(args):
-    """The reader of the input given: ``--<kind> PATH`` for a kind of ``READERS``."""
+    """The reader of the input given: ``--<kind> PATH`` for a kind of ``READERS``;
+    options not given take the reader's defaults."""
     (kind,) = [kind for kind in READERS if getattr(args, kind) is not None]
     reader = READERS[kind]
-    return reader(getattr(args, kind), bands=args.bands,
-                  **{option: getattr(args, option) for option in reader.OPTIONS})
+    options = {option: getattr(args, option) for option in reader.OPTIONS
+               if getattr(args, option) is not None}
+    z_option = next((o for o in ("z_key", "z_col") if o in options), None)
+    if args.no_redshift and z_option:
+        flag = "--" + z_option.replace("_", "-")
+        raise ValueError(f"{flag} {options[z_option]} with --no-redshift: no redshift is "
+                         "read; leave out one of the two")
+    return reader(getattr(args, kind), bands=args.bands, labelled=not args.no_redshift,
+                  **options)
 
 
 def run(args) -> int:

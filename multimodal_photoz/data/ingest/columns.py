@@ -22,7 +22,9 @@ class RawColumns:
 
     Attributes:
       ids: (N,) ids as read: integers, floats or text, possibly masked.
-      z_spec, ebv: (N,) numbers or text as read, possibly masked (= empty).
+      z_spec: (N,) numbers or text as read, possibly masked (= empty); None when the
+        input has no redshifts (a reader made with ``labelled=False``: not read).
+      ebv: (N,) numbers or text as read, possibly masked (= empty).
       mags: band -> (N,) AB magnitudes as read.
     """
 
@@ -43,9 +45,11 @@ class Columns:
       raw_ids: (N,) ids as read, for messages.
       first_text_row: for string ids, the row of the first id that is not an
         integer (what made the input a string-id one); else None.
-      z_spec, ebv: (N,) float64, NaN where missing.
+      z_spec, ebv: (N,) float64, NaN where missing (z_spec: NaN for every object
+        where not ``labelled``).
       mags: band -> (N,) float64 AB magnitudes, NaN where unknown.
       problems: the problems found in these columns.
+      labelled: whether the input gave redshifts (``RawColumns.z_spec`` not None).
     """
 
     rows: np.ndarray
@@ -56,6 +60,7 @@ class Columns:
     mags: dict[str, np.ndarray]
     problems: list[Problem]
     first_text_row: int | None = None
+    labelled: bool = True
 
     @property
     def id_kind(self) -> str:
@@ -95,6 +100,9 @@ class Chunk:
 def check_columns(raw: RawColumns) -> Columns:
     """Parses the scalar columns and checks every object's ids, z_spec, ebv and magnitudes.
 
+    An input without redshifts (``raw.z_spec`` None) gives z_spec NaN for every
+    object and no z_spec problem: the data set is unlabelled.
+
     The ids are int64, or strings when any of them is text that is not an
     integer (``ids.column_kind``: decided on the whole input). Returns every
     problem of the whole input, each naming its object (the parsed id, or the
@@ -103,7 +111,9 @@ def check_columns(raw: RawColumns) -> Columns:
     rows = np.arange(len(raw.ids))
     ids, problems = checks.parse_ids(raw.ids, rows)
     first_text_row = id_kinds.column_kind(raw.ids)[1]
-    z, z_text = checks.parse_numbers("z_spec", raw.z_spec, rows)
+    labelled = raw.z_spec is not None
+    z, z_text = (checks.parse_numbers("z_spec", raw.z_spec, rows) if labelled
+                 else (np.full(len(rows), np.nan), []))
     ebv, ebv_text = checks.parse_numbers("ebv", raw.ebv, rows)
     parsed = {b: checks.parse_numbers("mag_" + b, v, rows) for b, v in raw.mags.items()}
     mags = {b: values for b, (values, _) in parsed.items()}
@@ -111,14 +121,14 @@ def check_columns(raw: RawColumns) -> Columns:
     problems += not_numbers
     # A value that is not a number is NaN here: not to be called "missing" as well.
     said = {(p.row, p.field) for p in not_numbers}
-    problems += [p for p in (checks.value_problems("z_spec", z, rows)
+    problems += [p for p in (checks.z_spec_problems(z, rows, labelled=labelled)
                              + checks.value_problems("ebv", ebv, rows)
                              + checks.magnitude_problems(mags, rows))
                  if (p.row, p.field) not in said]
     raw_ids = (list(np.ma.asarray(raw.ids, dtype=object).filled(None))
                if np.ma.isMaskedArray(raw.ids) else list(raw.ids))
     raw_ids = [r.decode("utf-8", "replace") if isinstance(r, bytes) else r for r in raw_ids]
-    columns = Columns(rows, ids, raw_ids, z, ebv, mags, [], first_text_row)
+    columns = Columns(rows, ids, raw_ids, z, ebv, mags, [], first_text_row, labelled)
     columns.problems = [p if p.obj_id is not None or p.field == "id" else
                         dataclasses.replace(p, obj_id=columns.label(p.row)) for p in problems]
     return columns

@@ -1,4 +1,5 @@
-"""Reader of an image cube: images, z_spec, E(B-V) and ids in one .npz or HDF5 file."""
+"""Reader of an image cube: images, z_spec, E(B-V) and ids in one .npz or HDF5 file
+(without z_spec for a reader made with ``labelled=False``)."""
 
 from __future__ import annotations
 
@@ -27,17 +28,21 @@ class CubeInput:
       layout: 'NCHW' or 'NHWC'; None infers it from the number of bands.
       images_key, z_key, ebv_key, id_key: array names in the file. Arrays
         named ``mag_<band>`` are taken as AB magnitudes.
+      labelled: False: the file has no redshifts (or they are not wanted): the
+        z array is not read and need not exist (``RawColumns.z_spec`` is None).
     """
 
     # Keyword arguments that ``photoz ingest`` options of the same names set.
     OPTIONS = ("layout", "images_key", "z_key", "ebv_key", "id_key")
 
     def __init__(self, path, *, bands, layout: str | None = None, images_key: str = "images",
-                 z_key: str = "z_spec", ebv_key: str = "ebv", id_key: str = "id"):
+                 z_key: str = "z_spec", ebv_key: str = "ebv", id_key: str = "id",
+                 labelled: bool = True):
         self.path = Path(path)
         self.source = str(path)
         self.inputs = (self.path,)
         self.bands = parse_bands(bands)
+        self.labelled = bool(labelled)
         self._file = _open_cube(self.path)
         self._keys = {"image": images_key, "z_spec": z_key, "ebv": ebv_key, "id": id_key}
         with self._reading("image") as key:
@@ -49,9 +54,12 @@ class CubeInput:
         """The name of the array of ``field`` in the file (it must be there)."""
         key = self._keys.get(field, field)
         if key not in self._file:
+            hint = (", or pass --no-redshift for data without spectroscopic redshifts"
+                    if field == "z_spec" else "")
             raise ValueError(f"{self.source}: no array {key!r} for field '{field}' (arrays: "
                              f"{', '.join(sorted(_cube_keys(self._file)))}); name it with "
-                             f"--{'images' if field == 'image' else field.split('_')[0]}-key")
+                             f"--{'images' if field == 'image' else field.split('_')[0]}-key"
+                             f"{hint}")
         return key
 
     @contextlib.contextmanager
@@ -68,9 +76,10 @@ class CubeInput:
             raise ValueError(f"{self.source}: array {key!r} (field '{field}') {what}") from err
 
     def columns(self) -> RawColumns:
-        """ids, z_spec, ebv (and mag_<band> arrays present in the file), (N,) each."""
-        fields = ["z_spec", "ebv", "id"] + [f"mag_{b}" for b in self.bands
-                                            if f"mag_{b}" in self._file]
+        """ids, z_spec (None unless ``labelled``), ebv and the mag_<band> arrays present
+        in the file, (N,) each."""
+        fields = ((["z_spec"] if self.labelled else []) + ["ebv", "id"]
+                  + [f"mag_{b}" for b in self.bands if f"mag_{b}" in self._file])
         values = {}
         for field in fields:
             with self._reading(field) as key:
@@ -80,7 +89,7 @@ class CubeInput:
                 raise ValueError(f"{self.source}: field '{field}' has shape {v.shape}; expected "
                                  f"({self.n},), one value per image")
         mags = {k[4:]: v for k, v in values.items() if k.startswith("mag_")}
-        return RawColumns(values["id"], values["z_spec"], values["ebv"], mags)
+        return RawColumns(values["id"], values.get("z_spec"), values["ebv"], mags)
 
     def chunks(self, batch_size: int, ids: np.ndarray) -> Iterator[Chunk]:
         """Reads ``batch_size`` images at a time, as (H, W, C) (every object: ``ids`` unused)."""

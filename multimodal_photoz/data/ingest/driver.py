@@ -15,11 +15,18 @@ Inputs (``readers.READERS``): an image cube (.npz / HDF5), or a catalogue
 - ids are int64, or text when any id of the input is text that is not an
   integer (``format/ids.py``): string ids are kept exactly, ``{id}`` in a cutout
   pattern is the id's text;
+- redshifts: every object needs a z_spec, unless the reader was made with
+  ``labelled=False`` (``photoz ingest --no-redshift``, for a photometric sample
+  to predict): then no redshift column / array is read (it need not exist),
+  every z_spec is stored as NaN and the data set is written unlabelled
+  (``labelled: false`` in photoz.json; ``photoz train`` and ``evaluate`` refuse
+  it, ``photoz predict`` takes it). Everything else is checked the same way;
 - bad objects (non-finite pixels, wrong shapes, missing or unreadable files,
-  missing / negative / infinite z_spec or E(B-V), missing, empty, non-integer
-  (a number such as 4.5), negative or duplicated ids, infinite magnitudes) stop
-  the ingestion with an error naming the file, the object (id and 0-based input
-  row) and the field, and nothing is written. With ``on_bad='skip'`` they are left out instead:
+  missing / negative / infinite z_spec (of a labelled input) or E(B-V), missing,
+  empty, non-integer (a number such as 4.5), negative or duplicated ids, infinite
+  magnitudes) stop the ingestion with an error naming the file, the object (id
+  and 0-based input row) and the field, and nothing is written. With
+  ``on_bad='skip'`` they are left out instead:
   ``excluded.csv`` in the data set lists each (row, id, file, field, reason,
   detail), and the counts are reported. Every occurrence of a duplicated id
   is excluded.
@@ -27,7 +34,7 @@ Inputs (``readers.READERS``): an image cube (.npz / HDF5), or a catalogue
 Each object is checked once, here, where it enters: its scalars for the whole
 input before any image is read (``columns.check_columns``), its pixels as its
 chunk is assembled (``checks.image_problems``). The writer does not check them
-again (``DatasetWriter.add_unchecked``).
+again (``DatasetWriter.add_unchecked``: only that z_spec fits the labelling).
 """
 
 from __future__ import annotations
@@ -100,7 +107,8 @@ def ingest(reader, config: IngestConfig) -> IngestReport:
     """Writes a data set from an input reader (one of ``readers.READERS``).
 
     The reader's ``bands`` name its channels (any order); the data set's are
-    sorted by wavelength.
+    sorted by wavelength. A reader made with ``labelled=False`` gives an unlabelled
+    data set (every z_spec NaN).
 
     Raises:
       checks.BadInputError: a bad object when ``on_bad='error'`` (nothing written).
@@ -124,7 +132,7 @@ def ingest(reader, config: IngestConfig) -> IngestReport:
     with DatasetWriter(config.out_dir, bands=assemble.bands, name=name, metadata=metadata,
                        overwrite=config.overwrite, source=reader.source,
                        mag_bands=tuple(columns.mags), extras={}, id_kind=columns.id_kind,
-                       stamp_size=config.stamp) as writer:
+                       stamp_size=config.stamp, labelled=columns.labelled) as writer:
         for chunk in reader.chunks(config.batch_size, columns.usable_ids()):
             images, band_mask, loading = assemble(chunk)
             problems = [q for r in chunk.rows for q in column_problems.get(int(r), [])]

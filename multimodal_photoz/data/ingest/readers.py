@@ -1,4 +1,5 @@
-"""Readers of users' files, by kind of input: ``READERS[kind](path, bands=..., **options)``.
+"""Readers of users' files, by kind of input:
+``READERS[kind](path, bands=..., labelled=..., **options)``.
 
 Every reader has:
 
@@ -7,7 +8,10 @@ Every reader has:
   bands: tuple[str, ...]      band names of its channels, in the input's order
   n: int                      objects in the input
   OPTIONS: tuple[str, ...]    its keyword options (``photoz ingest`` options of the same names)
-  columns() -> RawColumns     the scalars of every object, as read
+  labelled: bool              False (keyword ``labelled=False``, ``photoz ingest
+                              --no-redshift``): the input has no redshifts, none is read
+  columns() -> RawColumns     the scalars of every object, as read (``z_spec`` None
+                              where not ``labelled``)
   chunks(batch_size, ids) -> Iterator[Chunk]
                               the images, ``batch_size`` objects at a time; ``ids``
                               (N,) parsed ids (int64, or numpy unicode for string

@@ -35,6 +35,8 @@ class IngestReport:
       id_kind: 'int64' or 'string' (``format/ids.py``).
       first_text_id: for string ids, (row, id) of the first id that is not an
         integer: what made every id of the input text.
+      labelled: False when the input gave no redshifts (``--no-redshift``): every
+        z_spec is NaN and the data set is unlabelled.
     """
 
     path: Path
@@ -50,6 +52,7 @@ class IngestReport:
     kept_partials: list[Path] = dataclasses.field(default_factory=list)
     id_kind: str = "int64"
     first_text_id: tuple[int, str] | None = None
+    labelled: bool = True
 
     def summary(self) -> str:
         """Human-readable counts, one item per line."""
@@ -61,6 +64,9 @@ class IngestReport:
             row, text = self.first_text_id or (None, None)
             lines.append("ids are text (string ids), kept exactly" + (
                 f": row {row} holds {text!r}, not an integer" if row is not None else ""))
+        if not self.labelled:
+            lines.append("no spectroscopic redshifts (--no-redshift): z_spec is NaN, the data "
+                         "set is unlabelled: photoz predict takes it, train and evaluate do not")
         lines += [f"  excluded, {reason}: {n}" for reason, n in sorted(self.excluded.items())]
         lines += [f"  {what} to {self.stamp}x{self.stamp}: {n} objects"
                   for what, n in sorted(self.resized.items())]
@@ -99,7 +105,8 @@ def make_report(writer, reader, columns, excluded: list[Problem], assemble,
         excluded_file=Path(writer.out_dir) / EXCLUDED_FILE if excluded else None,
         removed_partials=list(writer.removed_partials), kept_partials=list(writer.kept_partials),
         id_kind=columns.id_kind, first_text_id=None if columns.first_text_row is None else
-        (columns.first_text_row, str(columns.raw_ids[columns.first_text_row])))
+        (columns.first_text_row, str(columns.raw_ids[columns.first_text_row])),
+        labelled=columns.labelled)
 
 
 def ingest_metadata(reader, report: IngestReport) -> dict[str, Any]:

@@ -25,6 +25,10 @@ import sys
 from collections.abc import Sequence
 
 ADDRESS, COUNT, INDEX = "JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"
+# How long a finished process waits at exit for the others (JAX's shutdown barrier;
+# its default is 300 s). Process 0 alone writes a run's outputs and joins a
+# prediction's parts, which at survey scale takes longer than that.
+SHUTDOWN_TIMEOUT_S = 24 * 3600
 
 
 def _count(name: str) -> int:
@@ -48,9 +52,10 @@ def initialize() -> bool:
         if missing:
             raise ValueError(f"{COUNT}={explicit} but {' and '.join(missing)} not set; "
                              "every process needs the coordinator's host:port and its own id")
-        jax.distributed.initialize(os.environ[ADDRESS], explicit, int(os.environ[INDEX]))
-    else:
-        jax.distributed.initialize()  # SLURM: JAX's cluster detection
+        jax.distributed.initialize(os.environ[ADDRESS], explicit, int(os.environ[INDEX]),
+                                   shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S)
+    else:  # SLURM: JAX's cluster detection
+        jax.distributed.initialize(shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S)
     return True
 
 
@@ -66,7 +71,8 @@ def barrier(name: str) -> None:
 
 
 def agree(value):
-    """Process 0's ``value`` (a bool, int or fixed-shape numeric array), on every process.
+    """Process 0's ``value`` (a bool or int32, or a fixed-shape array of them), on every
+    process.
 
     Decisions read from files (is a member finished? which folds are?) must be the
     same on every process, or one process enters a collective the others skip and
@@ -77,12 +83,16 @@ def agree(value):
     import numpy as np
 
     value = np.asarray(value)
+    if value.dtype != bool and not (np.issubdtype(value.dtype, np.integer) and (
+            value.size == 0 or np.iinfo(np.int32).min <= value.min() <= value.max()
+            <= np.iinfo(np.int32).max)):
+        raise TypeError(f"agree takes bools or integers within int32, got {value.dtype} {value}")
     if jax.process_count() == 1:
         return value
     from jax.experimental import multihost_utils
 
     dtype = value.dtype
-    wire = value.astype(np.int32) if dtype == bool else value
+    wire = value.astype(np.int32)  # the broadcast sums int32 (no x64)
     return np.asarray(multihost_utils.broadcast_one_to_all(wire)).astype(dtype)
 
 
@@ -103,8 +113,10 @@ def launch(n_processes: int, argv: Sequence[str], devices_per_process: int = 1) 
     address = f"localhost:{free_port()}"
     procs = []
     for index in range(n_processes):
+        # JAX's preemption service would catch the SIGTERM that stops the others
+        # when one fails (_wait_all); nothing here checkpoints on preemption
         env = dict(os.environ, **{ADDRESS: address, COUNT: str(n_processes), INDEX: str(index)},
-                   JAX_PLATFORMS="cpu")
+                   JAX_PLATFORMS="cpu", JAX_ENABLE_PREEMPTION_SERVICE="false")
         env["XLA_FLAGS"] = " ".join(
             [f for f in env.get("XLA_FLAGS", "").split()
              if not f.startswith("--xla_force_host_platform_device_count")]

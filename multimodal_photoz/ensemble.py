@@ -214,7 +214,9 @@ def _train_steps(run: Run, state, ckpt, key, member: Member, logger: logs.RunLog
 
 
 def train_member(run: Run, member: Member, logger: logs.RunLogger, index: int) -> str:
-    """Trains (or resumes) one member; returns ``"finished"`` or ``"skipped"``."""
+    """Trains (or resumes) one member; returns ``"skipped"`` (finished before),
+    ``"finished"``, or ``"finished (resumed at step N)"`` when it went on from a
+    checkpoint of an earlier, interrupted command."""
     ckpt = member.checkpoints(run.workdir, save_interval_steps=run.config.train.checkpoint_every)
     try:
         if distributed.agree(ckpt.is_finished()):  # every process skips, or none
@@ -223,8 +225,9 @@ def train_member(run: Run, member: Member, logger: logs.RunLogger, index: int) -
             jax.random.fold_in(jax.random.key(member.seed), member.fold))
         state = train.create_train_state(init_key, run.config.model, run.config.train,
                                          run.stats(member.fold), run.source.stamp_size, run.mesh)
+        resumed = None
         if distributed.agree(ckpt.latest_step() is not None):
-            _, state, _ = ckpt.restore(state)
+            resumed, state, _ = ckpt.restore(state)
             state = jax.device_put(state, train.replicated(run.mesh))
         state = _train_steps(run, state, ckpt, step_key, member, logger, index)
         ckpt.wait()
@@ -232,7 +235,7 @@ def train_member(run: Run, member: Member, logger: logs.RunLogger, index: int) -
                         lambda _: ckpt.mark_finished({"fold": member.fold, "seed": member.seed,
                                                       "n_steps": int(state.step)}))
         distributed.barrier(f"photoz train: {member.name} finished")
-        return "finished"
+        return "finished" if resumed is None else f"finished (resumed at step {int(resumed)})"
     finally:
         ckpt.close()
 

@@ -49,25 +49,21 @@ def h5_datasets(path):
         return {k: f[k][()] for k in f if isinstance(f[k], h5py.Dataset)}
 
 
-@pytest.fixture(scope="module")
-def jobs(tmp_path_factory):
-    """The same training and prediction, once with 1 process of 2 devices and once
-    with 2 processes of 1 device."""
-    root = tmp_path_factory.mktemp("distributed")
-    data = make_data(str(root / "data"), n=32)
-    other = make_data(str(root / "other"), n=20, seed=1, id_offset=1000)
-    out = {}
+def test_two_processes_train_and_predict_what_one_process_of_two_devices_does(tmp_path):
+    """One test, not two sharing a fixture: under ``pytest -n 2`` a shared module
+    fixture may be built on both workers at once."""
+    data = make_data(str(tmp_path / "data"), n=32)
+    other = make_data(str(tmp_path / "other"), n=20, seed=1, id_offset=1000)
+    jobs = {}
     for processes in (1, 2):
-        workdir, pred = str(root / f"run{processes}"), str(root / f"pred{processes}.h5")
+        workdir, pred = str(tmp_path / f"run{processes}"), str(tmp_path / f"pred{processes}.h5")
         log = photoz_job(["train", "--data", data, "--workdir", workdir, *FLAGS],
-                         processes, root)
+                         processes, tmp_path)
         photoz_job(["predict", "--run", workdir, "--data", other, "--out", pred,
-                    "--chunk-size", "8"], processes, root)
-        out[processes] = {"workdir": workdir, "predict": pred, "log": log}
-    return out
+                    "--chunk-size", "8"], processes, tmp_path)
+        jobs[processes] = {"workdir": workdir, "predict": pred, "log": log}
 
-
-def test_two_processes_train_what_one_process_of_two_devices_trains(jobs):
+    # training: the run's own predictions (the members that never saw each object)
     one, two = (predictions.read_predictions(os.path.join(jobs[p]["workdir"], "predictions.h5"))
                 for p in (1, 2))
     assert sorted(one["id"].tolist()) == list(range(32))
@@ -79,11 +75,9 @@ def test_two_processes_train_what_one_process_of_two_devices_trains(jobs):
     assert "not trained yet" not in jobs[2]["log"]
     assert jobs[2]["log"].count("member fold1_seed0 (2/2): finished") == 2
 
-
-def test_two_processes_predict_what_one_process_of_two_devices_predicts(jobs):
+    # prediction of new data: 3 chunks shared by the 2 processes, joined by process 0
     one, two = (h5_datasets(jobs[p]["predict"]) for p in (1, 2))
     assert sorted(one) == sorted(two)
-    np.testing.assert_array_equal(two["id"], one["id"])
     assert sorted(one["id"].tolist()) == list(range(1000, 1020))
     for name in one:
         if one[name].dtype.kind == "f":
@@ -93,9 +87,13 @@ def test_two_processes_predict_what_one_process_of_two_devices_predicts(jobs):
     assert not os.path.exists(jobs[2]["predict"] + ".parts")
 
 
-def test_agree_is_the_value_itself_with_one_process():
+def test_agree_is_the_value_itself_with_one_process_and_takes_bools_and_int32_only():
     assert distributed.agree(True).dtype == bool and distributed.agree(True)
     np.testing.assert_array_equal(distributed.agree([True, False]), [True, False])
+    assert distributed.agree(7) == 7
+    for value in (1.5, 2**40):  # the broadcast carries int32
+        with pytest.raises(TypeError, match="bools or integers within int32"):
+            distributed.agree(value)
     distributed.barrier("a barrier of one process returns")
 
 

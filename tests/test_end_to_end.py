@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -134,28 +135,44 @@ def _train_cmd(data, workdir):
             "--fusion", "early", "--workdir", workdir, *TRAIN_FLAGS]
 
 
+def _a_member_in_progress(workdir):
+    """A member past the first with a checkpoint and not finished, or None."""
+    for fold in range(1, 5):
+        folder = os.path.join(workdir, "members", f"fold{fold}_seed0", "checkpoints")
+        if (os.path.isdir(folder) and not os.path.exists(os.path.join(folder, "finished.json"))
+                and any(d.isdigit() for d in os.listdir(folder))):
+            return fold
+    return None
+
+
 def test_kill_and_resume_gives_identical_predictions(tiny, two_runs, tmp_path):
     """The uninterrupted reference is ``two_runs``' early-fusion run (same flags)."""
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PHOTOZ_NO_PROGRESS": "1"}
+    # the killed process gets no compilation cache: a kill in the middle of writing an
+    # entry would leave it truncated for the rest of the session
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COMPILATION_CACHE",
+                                                                     "JAX_PERSISTENT_CACHE"))}
+    env.update(JAX_PLATFORMS="cpu", PHOTOZ_NO_PROGRESS="1")
     reference, resumed = two_runs["early"], str(tmp_path / "resumed")
-    # kill -9 as soon as the second of five members has a checkpoint
+    # kill -9 as soon as a member after the first has a checkpoint and has not finished
     proc = subprocess.Popen(_train_cmd(tiny["data"], resumed), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    target = os.path.join(resumed, "members", "fold1_seed0", "checkpoints")
-    deadline = time.time() + 600
-    while time.time() < deadline and proc.poll() is None:
-        if os.path.isdir(target) and any(d.isdigit() for d in os.listdir(target)):
-            break
-        time.sleep(0.05)
+    deadline, killed_in = time.time() + 600, None
+    while time.time() < deadline and proc.poll() is None and killed_in is None:
+        killed_in = _a_member_in_progress(resumed)
+        time.sleep(0.02)
     assert proc.poll() is None, "the run ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert killed_in is not None
     assert not os.path.exists(os.path.join(resumed, "predictions.h5"))
     done = subprocess.run(_train_cmd(tiny["data"], resumed), env=env, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "fold0_seed0 (1/5): skipped" in done.stdout
-    assert "fold1_seed0 (2/5): finished" in done.stdout
+    # the member killed went on from its checkpoint, not from the start (the replay
+    # is deterministic, so equal predictions alone would not tell)
+    assert re.search(rf"fold{killed_in}_seed0 \({killed_in + 1}/5\): finished \(resumed at "
+                     r"step [1-6]\)", done.stdout), done.stdout
     with h5py.File(os.path.join(reference, "predictions.h5")) as a, \
             h5py.File(os.path.join(resumed, "predictions.h5")) as b:
         np.testing.assert_array_equal(a["id"][:], b["id"][:])

@@ -65,6 +65,10 @@ import re
 from pathlib import Path
 
 FORMAT_VERSION = 1
+# An unlabelled data set (every z_spec NaN, ``labelled: false``) is written as version 2,
+# so that a package older than the field refuses it instead of training on NaN labels.
+UNLABELLED_FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (FORMAT_VERSION, UNLABELLED_FORMAT_VERSION)
 SPLIT = "train"
 META_FILE = "photoz.json"
 CATALOGUE_FILE = "catalogue.npz"

@@ -48,9 +48,9 @@ class PhotozSource:
         if not meta_path.is_file():
             raise FileNotFoundError(f"{self.path}: not a data set ({layout.META_FILE} is missing)")
         meta = json.loads(meta_path.read_text())
-        if meta.get("format_version") != layout.FORMAT_VERSION:
+        if meta.get("format_version") not in layout.READABLE_FORMAT_VERSIONS:
             raise ValueError(f"{meta_path}: format version {meta.get('format_version')} is not "
-                             f"{layout.FORMAT_VERSION}")
+                             f"one of {layout.READABLE_FORMAT_VERSIONS}")
         self.name: str = meta["name"]
         self.schema = Schema.from_json(meta["schema"])
         self.metadata: dict[str, Any] = meta.get("metadata", {})
@@ -58,6 +58,10 @@ class PhotozSource:
         if not isinstance(self.labelled, bool):
             raise ValueError(f"{meta_path}: 'labelled' is {self.labelled!r}; expected true or "
                              "false")
+        if self.labelled != (meta["format_version"] == layout.FORMAT_VERSION):
+            raise ValueError(f"{meta_path}: 'labelled' is {str(self.labelled).lower()} but the "
+                             f"format version is {meta['format_version']} (unlabelled data "
+                             f"sets are version {layout.UNLABELLED_FORMAT_VERSION})")
         lengths = [int(n) for n in meta["shard_lengths"]]
         self._starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self._shards = [self.path / layout.shard_filename(self.name, k, len(lengths))

@@ -278,7 +278,8 @@ class DatasetWriter:
         with open(self.staging / layout.CATALOGUE_FILE, "wb") as f:
             np.savez(f, **catalogue)
         digest = hashlib.sha256((self.staging / layout.CATALOGUE_FILE).read_bytes()).hexdigest()
-        meta = {"format_version": layout.FORMAT_VERSION, "name": self.name,
+        meta = {"format_version": (layout.FORMAT_VERSION if self.labelled
+                                   else layout.UNLABELLED_FORMAT_VERSION), "name": self.name,
                 "num_objects": int(self.count), "shard_lengths": self._shards.lengths,
                 "catalogue_sha256": digest, "schema": self.schema.to_json(),
                 "labelled": self.labelled,

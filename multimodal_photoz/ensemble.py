@@ -21,7 +21,8 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from multimodal_photoz import distributed, files, logs, photometric, predictions, preprocess, report, train
+from multimodal_photoz import (distributed, files, logs, photometric, predictions, preprocess,
+                               report, train)
 from multimodal_photoz.checkpoints import read_finished
 from multimodal_photoz.config import RunConfig, claim_workdir, data_fingerprint, lock_workdir
 from multimodal_photoz.data import fold_of, open_dataset

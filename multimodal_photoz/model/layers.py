@@ -29,7 +29,17 @@ def conv_params(module: nn.Module, kernel_size: tuple[int, int], c_in: int,
     return kernel, module.param("bias", nn.initializers.zeros, (features,))
 
 
-class MatmulConv(nn.Module):
+class _ConvFields(nn.Module):
+    """The fields of ``nn.Conv`` that its replacements below take (and ``CONV_IMPLS``
+    passes to each): F output channels, (kh, kw), 'SAME' or 'VALID', compute dtype."""
+
+    features: int
+    kernel_size: tuple[int, int]
+    padding: str = "SAME"
+    dtype: Any = jnp.float32
+
+
+class MatmulConv(_ConvFields):
     """A SAME/VALID convolution written as patch extraction + one matrix product.
 
     Same parameters as ``nn.Conv`` (``kernel`` (kh, kw, C, F), ``bias`` (F,)).
@@ -37,11 +47,6 @@ class MatmulConv(nn.Module):
     multiply, which XLA's CPU backend runs ~15x faster than the grouped
     convolution that ``vmap`` of ``lax.conv`` produces (BUILD.md).
     """
-
-    features: int
-    kernel_size: tuple[int, int]
-    padding: str = "SAME"
-    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
@@ -58,15 +63,10 @@ class MatmulConv(nn.Module):
         return out + bias.astype(self.dtype)
 
 
-class SplitConv(nn.Module):
+class SplitConv(_ConvFields):
     """A SAME/VALID convolution that stays one convolution per branch under
     ``vmap`` over stacked branches (``split_conv``), where ``nn.Conv`` becomes
     one grouped convolution. Same parameters and results as ``nn.Conv``."""
-
-    features: int
-    kernel_size: tuple[int, int]
-    padding: str = "SAME"
-    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):

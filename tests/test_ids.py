@@ -19,18 +19,12 @@ from multimodal_photoz.data.format import checks, wire
 from multimodal_photoz.data.format import ids as id_kinds
 from multimodal_photoz.data.ingest import CubeInput, IngestConfig, ingest
 from multimodal_photoz.report import align_by_id
+from test_reliability_ingest import _error
 
 BIG = 2**53 + 1  # 9007199254740993: float64 rounds it to 9007199254740992
 INT_IDS = [BIG, 0, 2**63 - 1, 39627640570200175, 12]
 # Legacy Survey brick_objid, text that looks like a number, non-ASCII text
 STRING_IDS = ["10000_324608_4317", "10000_324608_4318", "1234", "-1", "éloïse-7"]
-
-
-def _error(capsys) -> str:
-    """The one line the CLI printed on stderr."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("\n") == 1, err
-    return err
 
 
 def _csv_with_cutouts(tmp_path, ids, bands="gr", extra=None, seed=0):

@@ -19,6 +19,7 @@ from multimodal_photoz.config import load_run_config
 from multimodal_photoz.data import open_dataset, write_dataset
 from multimodal_photoz.predict import catalogue_columns, members_of, normalized, predictor_for
 from multimodal_photoz.train import make_mesh
+from test_reliability_predict import error_line
 
 SCALE = {"zeropoint_ab": 27.0, "pixel_scale_arcsec": 0.168}
 TRAIN = ["--width", "0.125", "--n-bins", "10", "--z-max", "1.5", "--batch-size", "4",
@@ -64,13 +65,6 @@ def assert_same_file(a, b):
         assert attrs[0].keys() == attrs[1].keys()
         for key in attrs[0]:
             assert attrs[0][key] == attrs[1][key], key
-
-
-def error_line(capsys) -> str:
-    lines = [line for line in capsys.readouterr().err.splitlines()
-             if line.startswith("photoz: error:")]
-    assert len(lines) == 1, lines
-    return lines[0]
 
 
 def stamps(folder):

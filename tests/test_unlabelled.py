@@ -21,20 +21,13 @@ from multimodal_photoz.config.workdir import data_fingerprint
 from multimodal_photoz.data import BadInputError, DatasetWriter, open_dataset, write_dataset
 from multimodal_photoz.data.format import layout
 from test_end_to_end import TRAIN_FLAGS, make_data
+from test_reliability_ingest import _error
 
 BANDS = "u,g,r,i,z"   # make_data's bands, stamps and zeropoint: the run reads these images
 STAMP = 16
 ZEROPOINT = "27.0"
 N = 40                # three chunks of 16 with --chunk-size 16
 FIRST_ID = 2000
-
-
-def _error(capsys) -> str:
-    """The one line the CLI printed on stderr (and no traceback)."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("\n") == 1, err
-    assert err.startswith("photoz: error: ")
-    return err
 
 
 def _objects(n=N, seed=7):

@@ -53,7 +53,8 @@ def network_config(label: str, args, **kwargs) -> ModelConfig:
 class StepRunner:
     """One configuration's compiled train step, its state and a random batch."""
 
-    def __init__(self, config, batch_size: int, stamp: int, steps: int, warmup: int, mesh):
+    def __init__(self, config, batch_size: int, stamp: int, steps: int, warmup: int, mesh,
+                 flops_only: bool = False):
         tc = TrainConfig(batch_size=batch_size, n_steps=10 * steps)
         rng = np.random.default_rng(0)
         n = config.n_bands
@@ -65,12 +66,18 @@ class StepRunner:
         self.state = train.create_train_state(jax.random.key(0), config, tc,
                                               preprocess.BandStats.identity(n), stamp, mesh)
         t0 = time.perf_counter()
-        self.step = train.make_train_step(config, tc, mesh).lower(
-            self.state, self.batch, jax.random.key(1)).compile()
-        self.compile_s = time.perf_counter() - t0
-        cost = self.step.cost_analysis()
+        lowered = train.make_train_step(config, tc, mesh).lower(
+            self.state, self.batch, jax.random.key(1))
+        # FLOPs of the step as written (XLA's analysis of the HLO before the backend's
+        # passes), the same on every platform: the compiled step's analysis on GPU leaves
+        # out the convolutions it hands to cuDNN (BENCHMARKS.md, "On an accelerator").
+        cost = lowered.cost_analysis()
         self.flops = (cost[0] if isinstance(cost, list) else cost).get("flops", float("nan"))
         self.params = count_params(config, stamp)
+        if flops_only:
+            return
+        self.step = lowered.compile()
+        self.compile_s = time.perf_counter() - t0
         if warmup:  # compilation is already done; this touches buffers and caches
             self.run(warmup)
 
@@ -95,6 +102,8 @@ def main(argv=None):
                         help="the device's measured peak (benchmarks/matmul_peak.py): prints MFU")
     parser.add_argument("--branch-width", default=ModelConfig.branch_width,
                         choices=sorted(BRANCH_WIDTHS))
+    parser.add_argument("--flops-only", action="store_true",
+                        help="print each step's FLOPs and parameters; compile and time nothing")
     args = parser.parse_args(argv)
     devices = jax.local_devices()[: args.devices] if args.devices else jax.local_devices()
     mesh = train.make_mesh(devices)
@@ -102,7 +111,14 @@ def main(argv=None):
     for label in NETWORKS:
         config = network_config(label, args, dtype=args.dtype, branch_width=args.branch_width)
         runners[label] = StepRunner(config, args.batch, args.stamp, args.steps, args.warmup,
-                                    mesh)
+                                    mesh, args.flops_only)
+    if args.flops_only:
+        for label, runner in runners.items():
+            print(f"{label:20s} params {runner.params / 1e6:6.2f}M  "
+                  f"{runner.flops / 1e9:8.1f} GFLOP/step  (batch {args.batch}, {args.dtype})")
+        print(f"multimodal/baseline FLOP ratio "
+              f"{runners['early_2band_order1'].flops / runners['baseline'].flops:.2f}")
+        return
     times = {label: [] for label in runners}
     for _ in range(args.rounds):
         for label, runner in runners.items():

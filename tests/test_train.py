@@ -51,6 +51,29 @@ def test_learning_rate_is_divided_by_five_at_half_training():
     assert np.isclose(schedule(49), 1e-4) and np.isclose(schedule(50), 2e-5)
 
 
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    schedule = TrainConfig(n_steps=110, learning_rate=1e-3, lr_schedule="cosine",
+                           lr_warmup_steps=10).schedule()
+    # warm-up 0 -> 1e-3 over 10 steps; then 1e-3 * (1 + cos(pi * t / 100)) / 2
+    assert np.isclose(schedule(0), 0.0) and np.isclose(schedule(5), 5e-4)
+    assert np.isclose(schedule(10), 1e-3)
+    assert np.isclose(schedule(35), 1e-3 * (1 + np.cos(np.pi / 4)) / 2, rtol=1e-5)
+    assert np.isclose(schedule(60), 5e-4, rtol=1e-5) and np.isclose(schedule(110), 0.0)
+    no_warmup = TrainConfig(n_steps=100, learning_rate=1e-3, lr_schedule="cosine").schedule()
+    assert np.isclose(no_warmup(0), 1e-3) and np.isclose(no_warmup(50), 5e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"lr_schedule": "linear"}, "train.lr_schedule: unknown schedule 'linear'; known: "
+                                "['cosine', 'step']"),
+    ({"lr_schedule": "cosine", "lr_warmup_steps": 100},
+     "train.lr_warmup_steps must be in [0, n_steps), got 100 (n_steps 100)")])
+def test_bad_schedule_settings_are_refused(settings, message):
+    with pytest.raises(ValueError) as err:
+        TrainConfig(n_steps=100, **settings)
+    assert str(err.value) == message
+
+
 @pytest.mark.parametrize("modality_size", [None, 2], ids=["baseline", "early_fusion"])
 def test_overfits_a_fixed_tiny_batch(modality_size):
     config = make_config("ugriz", modality_size=modality_size, fusion="early", width=0.125,

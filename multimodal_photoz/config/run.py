@@ -45,9 +45,14 @@ class TrainConfig:
     Attributes:
       batch_size: global batch size (objects per step over all devices).
       n_steps: number of optimizer steps.
-      learning_rate: Adam learning rate at the start.
-      lr_decay_at: fraction of training after which the rate is divided.
-      lr_decay_factor: the divisor (5, as in Treyer et al.).
+      learning_rate: Adam learning rate at the start (``step``) or the peak (``cosine``).
+      lr_schedule: a name from ``LR_SCHEDULES``: ``step`` (the rate divided by
+        ``lr_decay_factor`` after ``lr_decay_at`` of training, as Treyer et al.) or
+        ``cosine`` (linear warm-up over ``lr_warmup_steps``, then a cosine decay to 0 at
+        ``n_steps``; Loshchilov & Hutter 2017).
+      lr_decay_at: ``step``: fraction of training after which the rate is divided.
+      lr_decay_factor: ``step``: the divisor (5, as in Treyer et al.).
+      lr_warmup_steps: ``cosine``: steps of linear warm-up from 0.
       loss: a name from ``losses.LOSSES`` (``ce_mae`` is eq. 1).
       augment: random rot90 and flips on device.
       checkpoint_every: steps between checkpoints.
@@ -64,8 +69,10 @@ class TrainConfig:
     batch_size: int = 32
     n_steps: int = 10_000
     learning_rate: float = 1e-4
+    lr_schedule: str = "step"
     lr_decay_at: float = 0.5
     lr_decay_factor: float = 5.0
+    lr_warmup_steps: int = 0
     loss: str = "ce_mae"
     augment: bool = True
     checkpoint_every: int = 500
@@ -81,6 +88,12 @@ class TrainConfig:
                              f"{sorted(losses.LOSSES)}")
         if not 0 < self.fraction <= 1:
             raise ValueError(f"train.fraction must be in (0, 1], got {self.fraction}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"train.lr_schedule: unknown schedule {self.lr_schedule!r}; "
+                             f"known: {sorted(LR_SCHEDULES)}")
+        if not 0 <= self.lr_warmup_steps < self.n_steps:
+            raise ValueError(f"train.lr_warmup_steps must be in [0, n_steps), got "
+                             f"{self.lr_warmup_steps} (n_steps {self.n_steps})")
         if self.labels_outside_grid not in ("error", "clip"):
             raise ValueError(f"train.labels_outside_grid: expected error or clip, "
                              f"got {self.labels_outside_grid!r}")
@@ -93,12 +106,32 @@ class TrainConfig:
                                  f"{getattr(self, name)}")
 
     def schedule(self):
-        """Adam's rate: ``learning_rate`` until ``lr_decay_at`` of training, then / factor."""
-        import optax
+        """Adam's rate as a function of the step (``LR_SCHEDULES[lr_schedule]``)."""
+        return LR_SCHEDULES[self.lr_schedule](self)
 
-        boundary = max(1, int(self.n_steps * self.lr_decay_at))
-        return optax.piecewise_constant_schedule(
-            self.learning_rate, {boundary: 1.0 / self.lr_decay_factor})
+
+def _step_schedule(c: TrainConfig):
+    """``learning_rate`` until ``lr_decay_at`` of training, then / ``lr_decay_factor``."""
+    import optax
+
+    boundary = max(1, int(c.n_steps * c.lr_decay_at))
+    return optax.piecewise_constant_schedule(c.learning_rate, {boundary: 1.0 / c.lr_decay_factor})
+
+
+def _cosine_schedule(c: TrainConfig):
+    """0 -> ``learning_rate`` linearly over ``lr_warmup_steps``, then a cosine to 0 at
+    ``n_steps``."""
+    import optax
+
+    decay = optax.cosine_decay_schedule(c.learning_rate, c.n_steps - c.lr_warmup_steps)
+    if not c.lr_warmup_steps:
+        return decay
+    warmup = optax.linear_schedule(0.0, c.learning_rate, c.lr_warmup_steps)
+    return optax.join_schedules([warmup, decay], [c.lr_warmup_steps])
+
+
+# train.lr_schedule -> a function of the TrainConfig returning optax's schedule
+LR_SCHEDULES = {"step": _step_schedule, "cosine": _cosine_schedule}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The shared entry point of the survey experiments.
 
 ``python -m experiments.hsc9 --fusion=early --scale=quick`` trains a k-fold
-ensemble (4 folds at the quick scale) on the survey's simulated sample
+ensemble (3 folds at the quick scale) on the survey's simulated sample
 (generated once and cached) or on ``--data``, and writes predictions, metrics
 and a report into ``--workdir``.
 The settings are the survey's preset (``experiments/configs/<survey>.py``), then

@@ -55,3 +55,31 @@ def test_deep_field_galaxies_get_more_young_light_at_high_redshift_and_low_lumin
     red = np.median([population.young_light_fraction(rng, z, mag, np.ones(3, bool))
                      for _ in range(2001)], axis=0)
     assert (red < f).all()
+
+
+SDSS_MEDIAN_TOLERANCE = 0.15  # mag, median u-g, g-r, r-i, i-z in every 0.05-wide bin
+
+
+def test_sdss_median_colours_follow_real_main_sample_galaxies():
+    sim, real = colours.sdss_medians(colours.simulated_columns("sdss", 10000, seed=1))
+    delta = sim - real
+    assert np.isfinite(delta).all() and delta.shape == (6, 4)
+    assert np.abs(delta).max() < SDSS_MEDIAN_TOLERANCE, np.round(delta, 3)
+
+
+def test_sdss_template_correction_is_minus_the_fit_residual_median():
+    from multimodal_photoz.simulate import library
+
+    z = library._fitted_sample()[0]
+    residuals = library.fit_residuals()
+    in_bin = (z >= 0.15) & (z < 0.20)
+    expected = -np.median(residuals[in_bin], axis=0)  # at the bin's centre, z = 0.175
+    centres, _ = library.residuals_by_redshift()
+    correction = library.template_correction(np.array([0.175, 0.0, 5.0]))
+    np.testing.assert_allclose(correction[0], expected, atol=1e-12)
+    assert centres[0] == pytest.approx(0.025) and correction.shape == (3, 5)
+    # beyond the end bins the end values hold
+    np.testing.assert_allclose(correction[1], library.template_correction([centres[0]])[0])
+    np.testing.assert_allclose(correction[2], library.template_correction([centres[-1]])[0])
+    # the u correction makes the templates fainter (redder u-g) at z = 0.2, g..z barely move
+    assert correction[0, 0] > 0.1 and np.abs(correction[0, 1:]).max() < 0.03

@@ -13,7 +13,7 @@ import numpy as np
 
 from multimodal_photoz.simulate import morphology, population
 from multimodal_photoz.simulate.distances import distance_modulus
-from multimodal_photoz.simulate.library import SedLibrary
+from multimodal_photoz.simulate.library import SDSS_FILTERS, SedLibrary
 from multimodal_photoz.simulate.seds import PhotometryGrid, ab_mag
 from multimodal_photoz.simulate.surveys import SurveyPreset
 
@@ -81,18 +81,31 @@ def band_filter_choice(rng, preset: SurveyPreset, n: int) -> np.ndarray:
     return out
 
 
+def _correction_factors(grid: PhotometryGrid, draw) -> np.ndarray:
+    """(N, F) flux factors over the grid's filters: 10^(-0.4 ``draw.sdss_correction``) in
+    the SDSS filters the grid has, 1 elsewhere (and everywhere without a correction)."""
+    factor = np.ones((draw.z.size, len(grid.filters)))
+    if draw.sdss_correction is not None:
+        for k, name in enumerate(SDSS_FILTERS):
+            if name in grid.filters:
+                factor[:, grid.column(name)] = 10.0 ** (-0.4 * draw.sdss_correction[:, k])
+    return factor
+
+
 def component_fluxes(grid: PhotometryGrid, preset: SurveyPreset, draw, structure,
                      ebv: np.ndarray, columns: np.ndarray):
     """Bulge and disk fluxes (image units, (N, C) each), true magnitudes and M_r.
 
-    The total Galactic-extinction-free flux in the selection filter is set to ``mag_sel``.
+    The total Galactic-extinction-free flux in the selection filter is set to ``mag_sel``;
+    a draw's ``sdss_correction`` multiplies both components' fluxes in the SDSS filters.
     Returns (bulge_flux, disk_flux, abs_mag_r).
     """
     z, s = draw.z, grid.column(preset.selection_filter)
-    bulge = grid.maggies_of(structure.bulge_coeffs, z, None, ebv)
-    disk = grid.maggies_of(structure.disk_coeffs, z, structure.ebv_int, ebv)
+    factor = _correction_factors(grid, draw)
+    bulge = grid.maggies_of(structure.bulge_coeffs, z, None, ebv) * factor
+    disk = grid.maggies_of(structure.disk_coeffs, z, structure.ebv_int, ebv) * factor
     sel = (grid.maggies_of(structure.bulge_coeffs, z)[:, s]
-           + grid.maggies_of(structure.disk_coeffs, z, structure.ebv_int)[:, s])
+           + grid.maggies_of(structure.disk_coeffs, z, structure.ebv_int)[:, s]) * factor[:, s]
     scale = 10.0 ** (-0.4 * (draw.mag_sel - preset.zeropoint_ab)) / sel
     rows = np.arange(z.size)[:, None]
     zero = np.zeros_like(z)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from multimodal_photoz.simulate.distances import distance_modulus
-from multimodal_photoz.simulate.library import SedLibrary
+from multimodal_photoz.simulate.library import SedLibrary, template_correction
 
 # Median redshift of magnitude-limited samples against i (AB); zCOSMOS, VVDS, DEEP2-like.
 _MEDIAN_Z_I = ((14.0, 0.04), (16.0, 0.08), (17.5, 0.13), (19.0, 0.22), (20.5, 0.38),
@@ -58,6 +58,8 @@ class Draw:
       sed_index: row of the SED library.
       young_fraction: share of rest-frame r light added as the library's youngest
         template (0 for the SDSS main sample).
+      sdss_correction: (N, 5) magnitudes added to the template magnitudes in the SDSS
+        ugriz filters (``library.template_correction``), or None (no correction).
     """
 
     z: np.ndarray
@@ -65,6 +67,7 @@ class Draw:
     ebv: np.ndarray | None
     sed_index: np.ndarray
     young_fraction: np.ndarray
+    sdss_correction: np.ndarray | None = None
 
 
 def median_z(mag_i: np.ndarray) -> np.ndarray:
@@ -204,7 +207,7 @@ def draw_sdss_mgs(rng: np.random.Generator, n: int, library: SedLibrary) -> Draw
         ok = (mag <= 17.8) & (z <= 0.4) & (z >= 0.005) & (mag >= 12.0)
         keep_z.append(z[ok]), keep_m.append(mag[ok]), keep_i.append(idx[ok])
     z, mag, idx = (np.concatenate(a)[:n] for a in (keep_z, keep_m, keep_i))
-    return Draw(z, mag, library.ebv[idx], idx, np.zeros_like(z))
+    return Draw(z, mag, library.ebv[idx], idx, np.zeros_like(z), template_correction(z))
 
 
 def draw_field(rng: np.random.Generator, n: int, mag_range: tuple[float, float],

@@ -14,15 +14,17 @@ log=${1:-accelerator.log}
 limit=${LIMIT:-240}
 export PHOTOZ_NO_PROGRESS=1 PYTHONUNBUFFERED=1
 run() {
-  echo "\$ $*" | tee -a "$log"
-  timeout "$limit" "$@" 2>&1 | grep -v "^WARNING\|^I0000\|^W0000" | tee -a "$log"
+  echo "\$ ${XLA_PYTHON_CLIENT_MEM_FRACTION:+XLA_PYTHON_CLIENT_MEM_FRACTION=$XLA_PYTHON_CLIENT_MEM_FRACTION }$*" \
+    | tee -a "$log"
+  timeout "$limit" "$@" 2>&1 | grep -v "^WARNING\|^I0000\|^W0000\|cuda_timer" | tee -a "$log"
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$log"
 python3 -c "import jax, flax, optax, orbax.checkpoint as o; print('jax', jax.__version__, \
 'flax', flax.__version__, 'optax', optax.__version__, 'orbax', o.__version__, jax.devices())" \
   2>&1 | tee -a "$log"
-run python3 benchmarks/matmul_peak.py --dtype bfloat16 --size 8192
-P=$(grep -o '[0-9.]* TFLOP/s' "$log" | tail -1 | cut -d' ' -f1)
+peak=$(run python3 benchmarks/matmul_peak.py --dtype bfloat16 --size 8192)
+echo "$peak"
+P=$(echo "$peak" | grep -o '[0-9.]* TFLOP/s' | tail -1 | cut -d' ' -f1)
 for batch in 32 256; do
   for dtype in float32 bfloat16; do
     run python3 benchmarks/train_step.py --stamp 64 --width 1 --batch "$batch" --dtype "$dtype" \

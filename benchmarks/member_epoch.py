@@ -3,7 +3,9 @@
 Writes a data set of ``--n`` random objects (64x64x9 by default; the values do not
 matter for time), then runs ``photoz train`` for one member (fold 0 of 5, seed 0) of
 each network with the hsc9 paper-scale settings (width 1, batch 32, 1000 bins to
-z = 6, validation every 100 steps, checkpoints) for ``--steps`` steps, and reads
+z = 6, validation every 100 steps) for ``--steps`` steps, a checkpoint at half and
+at the end (the paper scale: every 1000 steps) and a log line every ``--log-every``
+steps (25; the paper scale: 50), and reads
 the member's ``log.jsonl``: the wall time from the first logged step (compilation
 and the first steps excluded) to the last, per step, and that times the steps of
 one epoch of the paper's HSC sample (40,800 training objects at batch 32 = 1,275

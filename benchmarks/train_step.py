@@ -3,15 +3,17 @@
 Usage:
   python benchmarks/train_step.py --stamp 64 --width 1.0 --batch 32 --bands ugrizyjhk \
       [--steps 20] [--rounds 3] [--warmup 1] [--dtype float32|bfloat16] [--devices N] \
-      [--branch-width table_c1|sqrt|linear]
+      [--branch-width table_c1|sqrt|linear] [--peak-tflops P] [--flops-only]
 
 Compiles the step once for the baseline (one all-band modality) and once for
 early fusion with two-band first-order modalities, then times ``--steps`` steps
 of each in turn, ``--rounds`` times, after ``--warmup`` untimed steps (compilation
 excluded) on random images. Taking turns puts both under the same load on a
 shared machine; the per-step time is the median over rounds. Prints the
-multimodal/baseline FLOP ratio (XLA's cost analysis of the compiled step) and
-time ratio.
+multimodal/baseline FLOP ratio (XLA's cost analysis of the step's HLO before the
+backend's passes, the same on every platform) and time ratio; with ``--peak-tflops``
+(``benchmarks/matmul_peak.py``) each step's MFU; with ``--flops-only`` the FLOPs and
+parameters alone, nothing compiled or timed.
 """
 
 from __future__ import annotations

@@ -67,10 +67,18 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
     ({"lr_schedule": "linear"}, "train.lr_schedule: unknown schedule 'linear'; known: "
                                 "['cosine', 'step']"),
     ({"lr_schedule": "cosine", "lr_warmup_steps": 100},
-     "train.lr_warmup_steps must be in [0, n_steps), got 100 (n_steps 100)")])
+     "train.lr_warmup_steps must be in [0, n_steps) for the cosine schedule, got 100 "
+     "(n_steps 100); set it with --set train.lr_warmup_steps=N"),
+    ({"n_steps": 0}, "train.n_steps must be positive, got 0"),
+    ({"lr_schedule": "cosine", "lr_decay_at": 0.75},
+     "train.lr_decay_at applies to the step schedule only, and train.lr_schedule is cosine: "
+     "leave it at 0.5 or set train.lr_schedule=step"),
+    ({"lr_warmup_steps": 10},
+     "train.lr_warmup_steps applies to the cosine schedule only, and train.lr_schedule is "
+     "step: leave it at 0 or set train.lr_schedule=cosine")])
 def test_bad_schedule_settings_are_refused(settings, message):
     with pytest.raises(ValueError) as err:
-        TrainConfig(n_steps=100, **settings)
+        TrainConfig(**{"n_steps": 100, **settings})
     assert str(err.value) == message
 
 

@@ -20,9 +20,9 @@ SCALES: dict[str, dict] = {
     # the paper's, decayed on a cosine, makes 3000 steps enough: on fold 2 of 4 the
     # baseline had sigma_MAD 57.1e-3 and 12.9% outliers after 2000 steps of the
     # step schedule, 53.9e-3 and 10.3% with the cosine, 35.9e-3 and 5.8% after
-    # 3000 cosine steps (the catalogue kNN: 54.5e-3, 8.4%); below 3000 steps it
-    # never learned the z > 2 galaxies. 3 folds pay for the 3000 steps (BUILD.md,
-    # "The main job").
+    # 3000 cosine steps (the catalogue kNN: 54.5e-3, 8.4%); at 2000 and 2400 steps
+    # it had not learned the z > 2 galaxies. 3 folds pay for the 3000 steps
+    # (BUILD.md, "The main job").
     "quick": {"data.stamp": 16, "model.width": 0.125, "train.batch_size": 32,
               "train.n_steps": 3000, "ensemble.seeds": (0,), "ensemble.n_folds": 3,
               "data.n_objects": 6000, "model.n_bins": 300, "train.learning_rate": 1e-3,

@@ -55,7 +55,8 @@ FLAGS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("training", "--steps", "train.n_steps", dict(type=int, help="optimizer steps per member")),
     ("training", "--batch-size", "train.batch_size", dict(type=int)),
     ("training", "--lr", "train.learning_rate",
-     dict(type=float, help="initial Adam rate (default 1e-4)")),
+     dict(type=float, help="Adam's rate: the initial one (step schedule) or the peak "
+                           "(cosine) (default 1e-4)")),
     ("training", "--no-augment", "train.augment",
      dict(action="store_const", const=False, help="no random rot90/flips")),
     ("training", "--checkpoint-every", "train.checkpoint_every", dict(type=int)),

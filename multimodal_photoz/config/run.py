@@ -91,9 +91,6 @@ class TrainConfig:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"train.lr_schedule: unknown schedule {self.lr_schedule!r}; "
                              f"known: {sorted(LR_SCHEDULES)}")
-        if not 0 <= self.lr_warmup_steps < self.n_steps:
-            raise ValueError(f"train.lr_warmup_steps must be in [0, n_steps), got "
-                             f"{self.lr_warmup_steps} (n_steps {self.n_steps})")
         if self.labels_outside_grid not in ("error", "clip"):
             raise ValueError(f"train.labels_outside_grid: expected error or clip, "
                              f"got {self.labels_outside_grid!r}")
@@ -104,6 +101,17 @@ class TrainConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"train.{name} must be 0 (none) or positive, got "
                                  f"{getattr(self, name)}")
+        if self.lr_warmup_steps < 0 or (self.lr_schedule == "cosine"
+                                        and self.lr_warmup_steps >= self.n_steps):
+            raise ValueError(f"train.lr_warmup_steps must be in [0, n_steps) for the cosine "
+                             f"schedule, got {self.lr_warmup_steps} (n_steps {self.n_steps}); "
+                             f"set it with --set train.lr_warmup_steps=N")
+        for name, schedule in _SCHEDULE_ONLY.items():
+            default = TrainConfig.__dataclass_fields__[name].default
+            if self.lr_schedule != schedule and getattr(self, name) != default:
+                raise ValueError(f"train.{name} applies to the {schedule} schedule only, and "
+                                 f"train.lr_schedule is {self.lr_schedule}: leave it at "
+                                 f"{default} or set train.lr_schedule={schedule}")
 
     def schedule(self):
         """Adam's rate as a function of the step (``LR_SCHEDULES[lr_schedule]``)."""
@@ -129,6 +137,9 @@ def _cosine_schedule(c: TrainConfig):
     warmup = optax.linear_schedule(0.0, c.learning_rate, c.lr_warmup_steps)
     return optax.join_schedules([warmup, decay], [c.lr_warmup_steps])
 
+
+# settings that one schedule alone reads -> that schedule (another value is refused)
+_SCHEDULE_ONLY = {"lr_decay_at": "step", "lr_decay_factor": "step", "lr_warmup_steps": "cosine"}
 
 # train.lr_schedule -> a function of the TrainConfig returning optax's schedule
 LR_SCHEDULES = {"step": _step_schedule, "cosine": _cosine_schedule}

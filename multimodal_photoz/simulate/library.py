@@ -90,8 +90,11 @@ def _fit(grid, z, flux, ivar):
     return coeffs
 
 
+@functools.lru_cache(maxsize=1)
 def _fitted_sample():
-    """The usable SDSS galaxies and their template weights: (z, flux, petro_r, ebv, grid, coeffs)."""
+    """The usable SDSS galaxies and their template weights: (z, flux, petro_r, ebv, grid, coeffs),
+    fitted once per process (``sdss_library``, ``fit_residuals`` and
+    ``residuals_by_redshift`` share it; callers do not modify the arrays)."""
     z, flux, ivar, petro_r, ebv = _read_sdss_sample()
     good = (z > 0.005) & (z < 0.6) & np.all(flux > 0, axis=1) & (petro_r > 0)
     z, flux, ivar, petro_r, ebv = z[good], flux[good], ivar[good], petro_r[good], ebv[good]

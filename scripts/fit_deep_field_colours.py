@@ -1,13 +1,16 @@
 """Fits the deep-field star-formation and red-fraction constants to real g-z envelopes.
 
 Nelder-Mead over the constants of ``multimodal_photoz.simulate.population``
-(YOUNG_*, RED_FRACTION_*) and ``morphology.INCLINATION_DUST``, minimizing, over the
+(YOUNG_*, RED_FRACTION_*, SF_DUST_*) and ``morphology.INCLINATION_DUST``, minimizing, over the
 ``hsc9`` and ``cfhtls`` presets, the largest plus the rms difference between the
 simulated and the real (``reference_colours``, weighted to the same i-magnitude mix) 16th and 84th percentiles of g - z
-(i < 24) in the 16 redshift bins. Only catalogues are simulated (no stamps).
-Prints every improvement; the last line is what population.py and morphology.py hold.
+(i < 24) in the 16 redshift bins, over one or more seeds. Only catalogues are simulated
+(no stamps). Prints every improvement; the last line is what population.py and
+morphology.py hold. ``--n 0`` simulates each preset's own sample size (the paper's object
+counts: 51,000 for hsc9, 108,500 for cfhtls); ``--only`` varies a subset of the constants.
 
-    python scripts/fit_deep_field_colours.py [--n 8000] [--evaluations 200]
+    python scripts/fit_deep_field_colours.py [--n 8000] [--evaluations 200] [--seeds 0 1]
+        [--only red_low_z red_z red_power] [--start NAME=VALUE ...]
 """
 
 import argparse
@@ -28,14 +31,21 @@ PARAMETERS = {  # name -> (module, attribute, initial step)
     "red_z": (population, "RED_FRACTION_Z", 0.3),
     "red_power": (population, "RED_FRACTION_POWER", 1.0),
     "inclination_dust": (morphology, "INCLINATION_DUST", 0.01),
+    "sf_dust_ebv": (population, "SF_DUST_EBV", 0.05),
+    "sf_dust_young_slope": (population, "SF_DUST_YOUNG_SLOPE", 0.3),
+    "sf_dust_luminosity_slope": (population, "SF_DUST_LUMINOSITY_SLOPE", 0.3),
 }
 SURVEYS = ("hsc9", "cfhtls")
 
 
-def envelope_errors(n: int) -> np.ndarray:
-    """(surveys * bins * 2,) simulated - real g-z p16 and p84."""
-    out = [colours.gz_envelopes(colours.simulated_columns(s, n))[:, [1, 3]]
-           - colours.real_gz(s)[:, [1, 3]] for s in SURVEYS]
+def envelope_errors(n: int, seeds=(0,)) -> np.ndarray:
+    """(seeds * surveys * bins * 2,) simulated - real g-z p16 and p84 (n = 0: each
+    preset's own sample size)."""
+    from multimodal_photoz.surveys import get_survey
+
+    out = [colours.gz_envelopes(colours.simulated_columns(
+               s, n or get_survey(s).paper_objects, seed))[:, [1, 3]]
+           - colours.real_gz(s)[:, [1, 3]] for seed in seeds for s in SURVEYS]
     return np.concatenate(out).ravel()
 
 
@@ -43,20 +53,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=8000)
     parser.add_argument("--evaluations", type=int, default=200)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--only", nargs="+", choices=list(PARAMETERS), default=list(PARAMETERS),
+                        help="vary only these constants (names as printed)")
+    parser.add_argument("--start", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="start from these values instead of the modules' (names as printed)")
     args = parser.parse_args()
-    names = list(PARAMETERS)
-    x0 = np.array([getattr(m, a) for m, a, _ in PARAMETERS.values()], float)
+    for item in args.start:
+        name, value = item.split("=")
+        module, attr, _ = PARAMETERS[name]
+        setattr(module, attr, float(value))
+    names = args.only
+    x0 = np.array([getattr(*PARAMETERS[n][:2]) for n in names], float)
     simplex = [x0] + [x0 + np.eye(len(x0))[k] * PARAMETERS[n][2] for k, n in enumerate(names)]
     best = [np.inf]
 
     def objective(x):
-        for (module, attr, _), value in zip(PARAMETERS.values(), x):
+        for name, value in zip(names, x):
+            module, attr, _ = PARAMETERS[name]
             setattr(module, attr, float(value))
         if not (0 < population.RED_FRACTION_LOW_Z < 1 and population.YOUNG_LN_SCATTER >= 0
                 and 0 < population.YOUNG_MAX_FRACTION < 1
-                and population.RED_FRACTION_Z > 0 and morphology.INCLINATION_DUST >= 0):
+                and population.RED_FRACTION_Z > 0 and morphology.INCLINATION_DUST >= 0
+                and population.SF_DUST_EBV >= 0):
             return 1e3
-        d = envelope_errors(args.n)
+        d = envelope_errors(args.n, args.seeds)
         d = d[np.isfinite(d)]
         value = np.abs(d).max() + np.sqrt(np.mean(d**2))
         if value < best[0]:

@@ -120,7 +120,8 @@ def component_fluxes(grid: PhotometryGrid, preset: SurveyPreset, draw, structure
 def _galaxies(rng, preset, grid, library, draw, ebv, columns, stamp):
     """Component arrays of galaxies given their population draw."""
     structure = morphology.add_young_population(
-        morphology.split_bulge_disk(rng, draw.sed_index, library), draw.young_fraction, library)
+        morphology.split_bulge_disk(rng, draw.sed_index, library), draw.young_fraction, library,
+        draw.disk_ebv)
     bulge_flux, disk_flux, abs_mag_r = component_fluxes(grid, preset, draw, structure, ebv,
                                                         columns)
     max_hlr = preset.max_hlr_fraction * stamp * preset.pixel_scale_arcsec

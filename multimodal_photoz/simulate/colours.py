@@ -7,10 +7,11 @@
 - SDSS: the median u-g, g-r, r-i, i-z against the real SDSS main-sample galaxies
   shipped with kcorrect (the SED library's own galaxies, observed model magnitudes).
 
-Only the catalogue is simulated (no stamps are rendered), so 20,000 objects take
-seconds.
+Only the catalogue is simulated (no stamps are rendered), so 100,000 objects take
+seconds. By default each deep preset simulates its own sample size (the paper's object
+counts: 108,500 for ``cfhtls``, 51,000 for ``hsc6`` and ``hsc9``), and ``sdss`` 20,000.
 
-    python -m multimodal_photoz.simulate.colours [--n 20000] [--seed 0] [--figure PATH]
+    python -m multimodal_photoz.simulate.colours [--n N] [--seed 0] [--figure PATH]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from multimodal_photoz.simulate.reference_colours import (HSC_PDR2_GZ, MAG_LIMIT
 
 DEEP_SURVEYS = ("cfhtls", "hsc6", "hsc9")
 SDSS_COLOURS = ("ug", "gr", "ri", "iz")
+SDSS_DEFAULT_N = 20000
 SDSS_Z_EDGES = np.round(np.arange(0.0, 0.31, 0.05), 2)
 SDSS_R_OVER_EBV_UGRIZ = np.array([5.155, 3.793, 2.751, 2.086, 1.479])  # Schlegel et al. 1998
 MIN_OBJECTS = 30  # fewer simulated objects in a bin: no percentile is quoted
@@ -117,24 +119,31 @@ def _figure(path: str, results: dict[str, np.ndarray]) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m multimodal_photoz.simulate.colours",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--n", type=int, default=None,
+                        help="objects per preset (default: each deep preset's own size, "
+                             f"{SDSS_DEFAULT_N} for sdss)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figure", default=None, help="PNG of the g-z envelopes")
     args = parser.parse_args(argv)
     results = {}
     for survey in DEEP_SURVEYS:
-        sim = results[survey] = gz_envelopes(simulated_columns(survey, args.n, args.seed))
+        from multimodal_photoz.surveys import get_survey
+
+        n = args.n or get_survey(survey).paper_objects
+        sim = results[survey] = gz_envelopes(simulated_columns(survey, n, args.seed))
         real = real_gz(survey)
         delta = sim[:, 1:] - real[:, 1:]
-        print(f"{survey}: g-z, simulated - real of the same i mix (p16 / p50 / p84), i < 24")
+        print(f"{survey}, {n} objects: g-z, simulated - real of the same i mix "
+              "(p16 / p50 / p84), i < 24")
         for (lo, hi, *_), s, r, d in zip(HSC_PDR2_GZ, sim, real, delta):
             print(f"  z {lo:.1f}-{hi:.1f}  n={int(s[0]):5d}  sim {s[1]:5.2f} {s[2]:5.2f} {s[3]:5.2f}"
                   f"  real {r[1]:5.2f} {r[2]:5.2f} {r[3]:5.2f}  d {d[0]:+.2f} {d[1]:+.2f} {d[2]:+.2f}")
         print(f"  largest |d| of the envelopes: {np.nanmax(np.abs(delta[:, [0, 2]])):.2f} mag "
               f"(against the sample unweighted: "
               f"{np.nanmax(np.abs(sim[:, [1, 3]] - real_gz()[:, [1, 3]])):.2f})")
-    sim, real_sdss = sdss_medians(simulated_columns("sdss", args.n, args.seed))
-    print("sdss: median colour, simulated - real (u-g, g-r, r-i, i-z)")
+    n = args.n or SDSS_DEFAULT_N
+    sim, real_sdss = sdss_medians(simulated_columns("sdss", n, args.seed))
+    print(f"sdss, {n} objects: median colour, simulated - real (u-g, g-r, r-i, i-z)")
     for lo, hi, d in zip(SDSS_Z_EDGES[:-1], SDSS_Z_EDGES[1:], sim - real_sdss):
         print(f"  z {lo:.2f}-{hi:.2f}  " + "  ".join(f"{c}: {x:+.3f}" for c, x in zip(SDSS_COLOURS, d)))
     if args.figure:

@@ -29,7 +29,8 @@ from multimodal_photoz.simulate.distances import kpc_per_arcsec
 from multimodal_photoz.simulate.library import SedLibrary
 
 DISK_THICKNESS = 0.2
-INCLINATION_DUST = 0.0087  # E_s(B-V) per unit (1/cos i - 1); see population.py for the fit
+INCLINATION_DUST = 0.0129  # E_s(B-V) per unit (1/cos i - 1); see population.py for the fit
+MAX_DISK_EBV = 0.45  # cap of the disk's extra E_s(B-V) (the grid reaches 0.6)
 MIN_HLR_ARCSEC = 0.03
 
 
@@ -75,22 +76,26 @@ def split_bulge_disk(rng: np.random.Generator, sed_index: np.ndarray,
         bulge_coeffs=bulge, disk_coeffs=coeffs - bulge, bulge_fraction=f * old_share,
         q_bulge=np.clip(rng.normal(0.75, 0.15, n), 0.4, 1.0), q_disk=q_disk,
         position_angle=rng.uniform(0.0, np.pi, n), cos_inclination=cos_i,
-        ebv_int=np.clip(INCLINATION_DUST * (1.0 / np.maximum(cos_i, 1e-3) - 1.0), 0.0, 0.45),
+        ebv_int=np.clip(INCLINATION_DUST * (1.0 / np.maximum(cos_i, 1e-3) - 1.0), 0.0,
+                        MAX_DISK_EBV),
         early=f * old_share > 0.5)
 
 
 def add_young_population(structure: Structure, young_fraction: np.ndarray,
-                         library: SedLibrary) -> Structure:
+                         library: SedLibrary, disk_ebv: np.ndarray | None = None) -> Structure:
     """Adds a young population, ``young_fraction`` (N,) of the rest-frame r light after
-    it is added, to each disk as the library's youngest template."""
+    it is added, to each disk as the library's youngest template, and its dust,
+    ``disk_ebv`` (N,) Calzetti E_s(B-V) (mag), to the disk's (the sum capped at 0.45)."""
     light = ((structure.bulge_coeffs + structure.disk_coeffs) * library.template_rest_r).sum(1)
     f = np.asarray(young_fraction, np.float64)
     disk = structure.disk_coeffs.copy()
     disk[:, library.young_template] += (light * f / (1.0 - f)
                                         / library.template_rest_r[library.young_template])
     bulge_fraction = structure.bulge_fraction * (1.0 - f)
+    ebv_int = structure.ebv_int if disk_ebv is None else np.minimum(
+        structure.ebv_int + disk_ebv, MAX_DISK_EBV)
     return dataclasses.replace(structure, disk_coeffs=disk, bulge_fraction=bulge_fraction,
-                               early=bulge_fraction > 0.5)
+                               early=bulge_fraction > 0.5, ebv_int=ebv_int)
 
 
 def _log_r50_kpc(abs_mag_r, early):

@@ -16,8 +16,9 @@ from multimodal_photoz.simulate.seds import photometry_grid
 from multimodal_photoz.simulate.surveys import SurveyPreset, get_survey
 
 # 2: deep-field star formation and red fraction fitted to HSC colours; 3: SDSS galaxies'
-# template magnitudes corrected by the library fit's median residual at their redshift
-SIMULATOR_VERSION = "3"
+# template magnitudes corrected by the library fit's median residual at their redshift;
+# 4: deep-field disks carry dust that rises with star formation, constants refitted
+SIMULATOR_VERSION = "4"
 WORK_UNIT = 128  # stamps per task sent to a worker process
 _ID_STRIDE = 1_000_000_000  # id = seed * stride + index
 

@@ -7,11 +7,12 @@
   capped by the old-light fraction.
 - Shapes: disks are thin oblate discs (intrinsic axis ratio 0.2) seen at a random inclination,
   bulges have axis ratio ~N(0.75, 0.15); both share one random position angle.
-- Young stars: the population's young light (``add_young_population``) goes into the disk.
-- Internal dust: the disk gets an extra Calzetti E_s(B-V) = 0.0058 (1/cos(i) - 1) (capped at
-  0.45), so edge-on disks are redder; the library SED already holds the average attenuation,
-  and the coefficient is the one that, with the young population, fits the colours of deep
-  spectroscopic samples (population.py).
+- Young stars: the population's young light (``add_young_population``) goes into the disk,
+  with the dust of its star formation (``population.star_formation_dust``).
+- Internal dust: the disk also gets an extra Calzetti E_s(B-V) = 0.0129 (1/cos(i) - 1), so
+  edge-on disks are redder (the sum capped at 0.45); the library SED already holds the
+  average attenuation, and the coefficient is the one that, with the young population,
+  fits the colours of deep spectroscopic samples (population.py).
 - Sizes: half-light radius against absolute magnitude M_r (rest-frame SDSS r) following the
   forms of Shen et al. (2003, MNRAS 343, 978) for early and late types, with log-normal
   scatter, shrinking as (1+z)^-1 (early) and (1+z)^-0.75 (late) (van der Wel et al. 2014),

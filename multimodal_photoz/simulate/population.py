@@ -11,10 +11,12 @@
 - field galaxies (stamp neighbours): dN/dm ~ 10^(0.3 m) down to the image depth.
 SEDs come from the empirical library: red (u-r > 2.22) with probability ``red_fraction(z)``
 and, within that class, a galaxy of about the same absolute r magnitude (colours depend on
-luminosity: faint deep-field galaxies take the SEDs of the library's dwarfs). Deep-field galaxies (not the SDSS main sample, whose SEDs are the real ones) also get
-a young stellar population on top of their library SED (``young_light_fraction``): the
+luminosity: faint deep-field galaxies take the SEDs of the library's dwarfs). Deep-field
+galaxies (not the SDSS main sample, whose SEDs are the real ones) also get a young stellar
+population on top of their library SED (``young_light_fraction``): the
 library holds luminous z ~ 0.1 galaxies, while deep samples hold fainter galaxies at
-higher redshift, both with higher specific star-formation rates.
+higher redshift, both with higher specific star-formation rates; the dust that comes with
+that star formation (``star_formation_dust``) goes on the disk.
 """
 
 from __future__ import annotations
@@ -31,27 +33,29 @@ _MEDIAN_Z_I = ((14.0, 0.04), (16.0, 0.08), (17.5, 0.13), (19.0, 0.22), (20.5, 0.
                (22.0, 0.62), (23.0, 0.80), (24.0, 1.00), (25.0, 1.20), (26.5, 1.45))
 _R_MINUS_I = 0.4  # typical r - i, to use the i-band relation for r-selected field galaxies
 
-# Star formation added to deep-field galaxies (``young_light_fraction``) and the red
-# fraction of deep spectroscopic samples. The forms are published physics: the cosmic
-# star-formation history (Madau & Dickinson 2014, ARA&A 52, 415, eq. 15) and a specific
-# star-formation rate falling with luminosity (Salim et al. 2007, ApJS 173, 267); the
-# numbers are fitted to the g-z envelopes of the HSC PDR2 spectroscopic sample
-# (multimodal_photoz/simulate/data/hsc_pdr2_gz.csv; fit: scripts/fit_deep_field_colours.py).
+# Star formation added to deep-field galaxies (``young_light_fraction``), its dust
+# (``star_formation_dust``) and the red fraction of deep spectroscopic samples. The forms
+# are published physics: the cosmic star-formation history (Madau & Dickinson 2014, ARA&A
+# 52, 415, eq. 15), a specific star-formation rate falling with luminosity (Salim et al.
+# 2007, ApJS 173, 267) and an attenuation rising with the star-formation rate (Hopkins et
+# al. 2001, AJ 122, 288; Garn & Best 2010, MNRAS 409, 421). The numbers are fitted to the
+# g-z envelopes of the HSC PDR2 spectroscopic sample (``reference_colours``) at the hsc9
+# and cfhtls presets' own sample sizes, seeds 0 and 1 (scripts/fit_deep_field_colours.py).
 YOUNG_LN_AMPLITUDE = -2.527   # ln of the young light fraction at M = -21, z = 0.1
-YOUNG_LUMINOSITY_SLOPE = 0.476  # d ln f / d(0.4 ln10 M): f ~ L^-0.46
-YOUNG_SFH_POWER = 0.724       # f ~ (psi(z) / psi(0.1))^0.66
+YOUNG_LUMINOSITY_SLOPE = 0.476  # d ln f / d(0.4 ln10 M): f ~ L^-0.476
+YOUNG_SFH_POWER = 0.724       # f ~ (psi(z) / psi(0.1))^0.724
 YOUNG_LN_SCATTER = 1.109      # log-normal scatter between galaxies
-YOUNG_LN_RED_OFFSET = -1.398  # red-sequence galaxies: e^-1.16 as much ("frosting")
+YOUNG_LN_RED_OFFSET = -1.398  # red-sequence galaxies: e^-1.398 as much ("frosting")
 YOUNG_MAX_FRACTION = 0.744
-RED_FRACTION_LOW_Z = 0.55   # red_fraction(z) = 0.618 / (1 + (z / 1.14)^2.65)
+RED_FRACTION_LOW_Z = 0.55     # red_fraction(z) = 0.55 / (1 + (z / 0.977)^5.06)
 RED_FRACTION_Z = 0.977
 RED_FRACTION_POWER = 5.06
 # Dust that comes with star formation: a Calzetti E_s(B-V) on the disk (young stars
-# included) that rises with the star-formation rate (Hopkins et al. 2001, AJ 122, 288;
-# Garn & Best 2010, MNRAS 409, 421), from the young light fraction f and the luminosity L
-# of ``young_light_fraction`` (M = mag_sel - DM(z)):
+# included) rising with the star-formation rate, taken from the young light fraction f and
+# the luminosity L of ``young_light_fraction`` (M = mag_sel - DM(z)):
 # E_s = SF_DUST_EBV (f / 0.1)^SF_DUST_YOUNG_SLOPE (L / L(M = -21))^SF_DUST_LUMINOSITY_SLOPE,
-# capped at SF_DUST_MAX.
+# capped at SF_DUST_MAX. Without it the youngest galaxies at z > 1 are bluer than real ones
+# (their rest-frame UV slope is set by dust) while faint galaxies at z < 0.3 are redder.
 SF_DUST_EBV = 0.119
 SF_DUST_YOUNG_SLOPE = 0.117
 SF_DUST_LUMINOSITY_SLOPE = 0.171

@@ -1,13 +1,15 @@
-"""Fits the deep-field star-formation and red-fraction constants to real g-z envelopes.
+"""Fits the deep-field star-formation, dust and red-fraction constants to real g-z envelopes.
 
 Nelder-Mead over the constants of ``multimodal_photoz.simulate.population``
-(YOUNG_*, RED_FRACTION_*, SF_DUST_*) and ``morphology.INCLINATION_DUST``, minimizing, over the
-``hsc9`` and ``cfhtls`` presets, the largest plus the rms difference between the
-simulated and the real (``reference_colours``, weighted to the same i-magnitude mix) 16th and 84th percentiles of g - z
-(i < 24) in the 16 redshift bins, over one or more seeds. Only catalogues are simulated
-(no stamps). Prints every improvement; the last line is what population.py and
-morphology.py hold. ``--n 0`` simulates each preset's own sample size (the paper's object
-counts: 51,000 for hsc9, 108,500 for cfhtls); ``--only`` varies a subset of the constants.
+(YOUNG_*, RED_FRACTION_*, SF_DUST_*) and ``morphology.INCLINATION_DUST``, minimizing, over
+the ``hsc9`` and ``cfhtls`` presets and one or more seeds, the largest plus the rms
+difference between the simulated and the real (``reference_colours``, weighted to the same
+i-magnitude mix) 16th and 84th percentiles of g - z (i < 24) in the 16 redshift bins. Only
+catalogues are simulated (no stamps). Prints every improvement: the objective, the largest
+difference and all the constants (varied or not); the last line is what population.py and
+morphology.py should hold. ``--n 0`` simulates each preset's own sample size (the paper's
+object counts: 51,000 for hsc9, 108,500 for cfhtls); ``--only`` varies a subset of the
+constants, ``--start`` sets some before the fit (e.g. to go on from a printed line).
 
     python scripts/fit_deep_field_colours.py [--n 8000] [--evaluations 200] [--seeds 0 1]
         [--only red_low_z red_z red_power] [--start NAME=VALUE ...]
@@ -50,20 +52,25 @@ def envelope_errors(n: int, seeds=(0,)) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=8000)
-    parser.add_argument("--evaluations", type=int, default=200)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=8000,
+                        help="objects per preset; 0: each preset's own size (51,000, 108,500)")
+    parser.add_argument("--evaluations", type=int, default=200,
+                        help="Nelder-Mead evaluations (each simulates every preset and seed)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="simulation seeds; the objective pools their differences")
     parser.add_argument("--only", nargs="+", choices=list(PARAMETERS), default=list(PARAMETERS),
                         help="vary only these constants (names as printed)")
     parser.add_argument("--start", nargs="*", default=[], metavar="NAME=VALUE",
                         help="start from these values instead of the modules' (names as printed)")
     args = parser.parse_args()
     for item in args.start:
-        name, value = item.split("=")
+        name, _, value = item.partition("=")
+        if name not in PARAMETERS or not value:
+            parser.error(f"--start {item!r}: expected NAME=VALUE with NAME in {list(PARAMETERS)}")
         module, attr, _ = PARAMETERS[name]
         setattr(module, attr, float(value))
-    names = args.only
+    names = list(dict.fromkeys(args.only))
     x0 = np.array([getattr(*PARAMETERS[n][:2]) for n in names], float)
     simplex = [x0] + [x0 + np.eye(len(x0))[k] * PARAMETERS[n][2] for k, n in enumerate(names)]
     best = [np.inf]
@@ -82,8 +89,9 @@ def main() -> None:
         value = np.abs(d).max() + np.sqrt(np.mean(d**2))
         if value < best[0]:
             best[0] = value
-            print(f"{value:.3f} largest {np.abs(d).max():.3f} "
-                  + " ".join(f"{n}={v:.4g}" for n, v in zip(names, x)), flush=True)
+            print(f"objective {value:.3f} largest {np.abs(d).max():.3f} "
+                  + " ".join(f"{n}={getattr(m, a):.4g}" for n, (m, a, _) in PARAMETERS.items()),
+                  flush=True)
         return value
 
     minimize(objective, x0, method="Nelder-Mead",

@@ -120,15 +120,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m multimodal_photoz.simulate.colours",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=None,
-                        help="objects per preset (default: each deep preset's own size, "
+                        help="objects per preset (default or 0: each deep preset's own size, "
                              f"{SDSS_DEFAULT_N} for sdss)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figure", default=None, help="PNG of the g-z envelopes")
     args = parser.parse_args(argv)
+    from multimodal_photoz.surveys import get_survey
+
     results = {}
     for survey in DEEP_SURVEYS:
-        from multimodal_photoz.surveys import get_survey
-
         n = args.n or get_survey(survey).paper_objects
         sim = results[survey] = gz_envelopes(simulated_columns(survey, n, args.seed))
         real = real_gz(survey)

@@ -86,7 +86,8 @@ def add_young_population(structure: Structure, young_fraction: np.ndarray,
                          library: SedLibrary, disk_ebv: np.ndarray | None = None) -> Structure:
     """Adds a young population, ``young_fraction`` (N,) of the rest-frame r light after
     it is added, to each disk as the library's youngest template, and its dust,
-    ``disk_ebv`` (N,) Calzetti E_s(B-V) (mag), to the disk's (the sum capped at 0.45)."""
+    ``disk_ebv`` (N,) Calzetti E_s(B-V) (mag) or None, to the disk's (the sum capped at
+    ``MAX_DISK_EBV``)."""
     light = ((structure.bulge_coeffs + structure.disk_coeffs) * library.template_rest_r).sum(1)
     f = np.asarray(young_fraction, np.float64)
     disk = structure.disk_coeffs.copy()

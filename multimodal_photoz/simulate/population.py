@@ -41,25 +41,25 @@ _R_MINUS_I = 0.4  # typical r - i, to use the i-band relation for r-selected fie
 # al. 2001, AJ 122, 288; Garn & Best 2010, MNRAS 409, 421). The numbers are fitted to the
 # g-z envelopes of the HSC PDR2 spectroscopic sample (``reference_colours``) at the hsc9
 # and cfhtls presets' own sample sizes, seeds 0 and 1 (scripts/fit_deep_field_colours.py).
-YOUNG_LN_AMPLITUDE = -2.527   # ln of the young light fraction at M = -21, z = 0.1
+YOUNG_LN_AMPLITUDE = -2.406   # ln of the young light fraction at M = -21, z = 0.1
 YOUNG_LUMINOSITY_SLOPE = 0.476  # d ln f / d(0.4 ln10 M): f ~ L^-0.476
-YOUNG_SFH_POWER = 0.724       # f ~ (psi(z) / psi(0.1))^0.724
+YOUNG_SFH_POWER = 0.758       # f ~ (psi(z) / psi(0.1))^0.758
 YOUNG_LN_SCATTER = 1.109      # log-normal scatter between galaxies
 YOUNG_LN_RED_OFFSET = -1.398  # red-sequence galaxies: e^-1.398 as much ("frosting")
-YOUNG_MAX_FRACTION = 0.744
-RED_FRACTION_LOW_Z = 0.55     # red_fraction(z) = 0.55 / (1 + (z / 0.977)^5.06)
-RED_FRACTION_Z = 0.977
-RED_FRACTION_POWER = 5.06
+YOUNG_MAX_FRACTION = 0.539
+RED_FRACTION_LOW_Z = 0.55     # red_fraction(z) = 0.55 / (1 + (z / 0.951)^5.1)
+RED_FRACTION_Z = 0.951
+RED_FRACTION_POWER = 5.1
 # Dust that comes with star formation: a Calzetti E_s(B-V) on the disk (young stars
 # included) rising with the star-formation rate, taken from the young light fraction f and
 # the luminosity L of ``young_light_fraction`` (M = mag_sel - DM(z)):
-# E_s = SF_DUST_EBV (f / 0.1)^SF_DUST_YOUNG_SLOPE (L / L(M = -21))^SF_DUST_LUMINOSITY_SLOPE,
-# capped at SF_DUST_MAX. Without it the youngest galaxies at z > 1 are bluer than real ones
-# (their rest-frame UV slope is set by dust) while faint galaxies at z < 0.3 are redder.
-SF_DUST_EBV = 0.119
-SF_DUST_YOUNG_SLOPE = 0.117
-SF_DUST_LUMINOSITY_SLOPE = 0.171
-SF_DUST_MAX = 0.45
+# E_s = SF_DUST_EBV (f / 0.1)^SF_DUST_YOUNG_SLOPE (L / L(M = -21))^SF_DUST_LUMINOSITY_SLOPE
+# (the disk's total is capped at ``morphology.MAX_DISK_EBV``). Without it the youngest
+# galaxies at z > 1 are bluer than real ones (their rest-frame UV slope is set by dust)
+# while faint galaxies at z < 0.3 are redder.
+SF_DUST_EBV = 0.13
+SF_DUST_YOUNG_SLOPE = 0.055
+SF_DUST_LUMINOSITY_SLOPE = 0.14
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,10 @@ class Draw:
       sed_index: row of the SED library.
       young_fraction: share of rest-frame r light added as the library's youngest
         template (0 for the SDSS main sample).
-      disk_ebv: (N,) Calzetti E_s(B-V) added to the disk with the young population
-        (``star_formation_dust``; 0 for the SDSS main sample), mag.
       sdss_correction: (N, 5) magnitudes added to the template magnitudes in the SDSS
         ugriz filters (``library.template_correction``), or None (no correction).
+      disk_ebv: (N,) Calzetti E_s(B-V) (mag) added to the disk with the young population
+        (``star_formation_dust``), or None (none: the SDSS main sample).
     """
 
     z: np.ndarray
@@ -83,8 +83,8 @@ class Draw:
     ebv: np.ndarray | None
     sed_index: np.ndarray
     young_fraction: np.ndarray
-    disk_ebv: np.ndarray
     sdss_correction: np.ndarray | None = None
+    disk_ebv: np.ndarray | None = None
 
 
 def median_z(mag_i: np.ndarray) -> np.ndarray:
@@ -135,11 +135,10 @@ def star_formation_dust(z: np.ndarray, mag_sel: np.ndarray,
     """(N,) Calzetti E_s(B-V) (mag) of the dust that comes with star formation:
     SF_DUST_EBV (f / 0.1)^a (L / L(M = -21))^b for a young light fraction f (N,),
     M = mag_sel - DM(z) as in ``young_light_fraction``, a = SF_DUST_YOUNG_SLOPE,
-    b = SF_DUST_LUMINOSITY_SLOPE, capped at SF_DUST_MAX."""
+    b = SF_DUST_LUMINOSITY_SLOPE (the disk caps its total, ``add_young_population``)."""
     abs_mag = mag_sel - distance_modulus(z)
-    ebv = (SF_DUST_EBV * (np.asarray(young_fraction) / 0.1) ** SF_DUST_YOUNG_SLOPE
-           * 10.0 ** (-0.4 * SF_DUST_LUMINOSITY_SLOPE * (abs_mag + 21.0)))
-    return np.minimum(ebv, SF_DUST_MAX)
+    return (SF_DUST_EBV * (np.asarray(young_fraction) / 0.1) ** SF_DUST_YOUNG_SLOPE
+            * 10.0 ** (-0.4 * SF_DUST_LUMINOSITY_SLOPE * (abs_mag + 21.0)))
 
 
 def _deep_draw(rng, z, mag, library, r_minus_sel: float = _R_MINUS_I) -> Draw:
@@ -147,7 +146,7 @@ def _deep_draw(rng, z, mag, library, r_minus_sel: float = _R_MINUS_I) -> Draw:
     population (``mag`` in the selection band, ``r_minus_sel`` the typical r - band)."""
     sed = draw_sed_index(rng, z, library, mag + r_minus_sel - distance_modulus(z))
     young = young_light_fraction(rng, z, mag, library.is_red[sed])
-    return Draw(z, mag, None, sed, young, star_formation_dust(z, mag, young))
+    return Draw(z, mag, None, sed, young, disk_ebv=star_formation_dust(z, mag, young))
 
 
 LUMINOSITY_NEIGHBOURS = 64  # library members of the nearest luminosity to draw from
@@ -237,8 +236,7 @@ def draw_sdss_mgs(rng: np.random.Generator, n: int, library: SedLibrary) -> Draw
         ok = (mag <= 17.8) & (z <= 0.4) & (z >= 0.005) & (mag >= 12.0)
         keep_z.append(z[ok]), keep_m.append(mag[ok]), keep_i.append(idx[ok])
     z, mag, idx = (np.concatenate(a)[:n] for a in (keep_z, keep_m, keep_i))
-    return Draw(z, mag, library.ebv[idx], idx, np.zeros_like(z), np.zeros_like(z),
-                template_correction(z))
+    return Draw(z, mag, library.ebv[idx], idx, np.zeros_like(z), template_correction(z))
 
 
 def draw_field(rng: np.random.Generator, n: int, mag_range: tuple[float, float],

@@ -24,8 +24,12 @@ from multimodal_photoz.simulate import dust, igm
 from multimodal_photoz.simulate.filters import load_filter
 
 Z_MAX = 6.0
-# Internal (disk) attenuation grid; interpolated linearly in between.
-EBV_INT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)
+# Internal (disk) attenuation grid, interpolated linearly in between: steps of 0.025 mag up
+# to 0.45 (the disk's cap), then 0.6. Deep-field disks carry 0.04-0.25 mag of star-formation
+# dust; for the youngest template at 0.05 < z < 1.6 and E_s <= 0.3 the interpolation errs by
+# under 0.01 mag in any HSC band against a grid of 0.005-mag steps (0.13 mag in u with the
+# earlier steps of 0.05-0.15).
+EBV_INT_GRID = tuple(np.round(np.arange(0.0, 0.451, 0.025), 3)) + (0.6,)
 # Galactic E(B-V) used to derive the per-template, per-redshift extinction coefficient.
 _EBV_GAL_PROBE = 0.1
 

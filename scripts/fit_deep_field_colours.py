@@ -43,11 +43,10 @@ SURVEYS = ("hsc9", "cfhtls")
 def envelope_errors(n: int, seeds=(0,)) -> np.ndarray:
     """(seeds * surveys * bins * 2,) simulated - real g-z p16 and p84 (n = 0: each
     preset's own sample size)."""
-    from multimodal_photoz.surveys import get_survey
-
-    out = [colours.gz_envelopes(colours.simulated_columns(
-               s, n or get_survey(s).paper_objects, seed))[:, [1, 3]]
-           - colours.real_gz(s)[:, [1, 3]] for seed in seeds for s in SURVEYS]
+    sim = [colours.gz_envelopes(colours.simulated_columns(s, colours.own_size(s, n), seed))
+           for seed in seeds for s in SURVEYS]
+    out = [e[:, [1, 3]] - colours.real_gz(s)[:, [1, 3]]
+           for e, s in zip(sim, SURVEYS * len(seeds))]
     return np.concatenate(out).ravel()
 
 

@@ -32,9 +32,8 @@ PRESET_ENVELOPE_TOLERANCE = 0.3  # mag
 
 @pytest.mark.parametrize("survey", ["hsc9", "hsc6", "cfhtls"])
 def test_deep_field_envelopes_within_target_at_the_presets_own_size(survey):
-    from multimodal_photoz.surveys import get_survey
-
-    n = get_survey(survey).paper_objects  # 51,000 and 108,500: catalogues only, seconds
+    n = colours.own_size(survey)  # 51,000 and 108,500: catalogues only, seconds
+    assert n == {"hsc9": 51_000, "hsc6": 51_000, "cfhtls": 108_500}[survey]
     sim = colours.gz_envelopes(colours.simulated_columns(survey, n, seed=2))  # not fitted on
     delta = sim[:, [1, 3]] - colours.real_gz(survey)[:, [1, 3]]
     assert np.isfinite(delta).all()  # every bin from z = 0 to 1.6 holds >= 30 objects

@@ -31,6 +31,14 @@ SDSS_R_OVER_EBV_UGRIZ = np.array([5.155, 3.793, 2.751, 2.086, 1.479])  # Schlege
 MIN_OBJECTS = 30  # fewer simulated objects in a bin: no percentile is quoted
 
 
+def own_size(survey: str, n: int | None = None) -> int:
+    """``n``, or where it is None or 0 the preset's own sample size (the paper's object
+    count: 51,000 for ``hsc6`` and ``hsc9``, 108,500 for ``cfhtls``)."""
+    from multimodal_photoz.surveys import get_survey
+
+    return n or get_survey(survey).paper_objects
+
+
 def simulated_columns(survey: str, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """The catalogue columns (z_spec, mag_<band>, ...) of ``n`` simulated objects."""
     from multimodal_photoz.simulate.simulate import build_scenes
@@ -125,11 +133,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figure", default=None, help="PNG of the g-z envelopes")
     args = parser.parse_args(argv)
-    from multimodal_photoz.surveys import get_survey
-
     results = {}
     for survey in DEEP_SURVEYS:
-        n = args.n or get_survey(survey).paper_objects
+        n = own_size(survey, args.n)
         sim = results[survey] = gz_envelopes(simulated_columns(survey, n, args.seed))
         real = real_gz(survey)
         delta = sim[:, 1:] - real[:, 1:]
